@@ -1,0 +1,87 @@
+import { compileTagPattern, type CompiledConfig } from './config.js';
+import {
+  IMAGE_CLASSES,
+  MODES,
+  PULL_POLICIES,
+  type ClassPolicies,
+  type ImageClass,
+  type Mode,
+  type NamespaceInfo,
+  type PullPolicy,
+} from './types.js';
+
+export const LABEL_PREFIX = 'pullfix.dev/';
+export const MODE_LABEL = 'pullfix.dev/mode';
+export const MUTABLE_TAGS_ANNOTATION = 'pullfix.dev/mutable-tags';
+export const IGNORE_LABEL = 'pullfix.dev/ignore';
+export const CHANGES_ANNOTATION = 'pullfix.dev/changes';
+
+/** The policy in force for one namespace: config defaults overlaid with its labels. */
+export interface EffectivePolicy {
+  mode: Mode;
+  policies: ClassPolicies;
+  mutableTags: RegExp;
+  isExempt: (image: string) => boolean;
+  /** Invalid labels or annotation, each ignored (SPEC §3); shown to the user and logged. */
+  problems: string[];
+}
+
+// Compiled per-namespace patterns, keyed by source. Namespaces are few and their annotations
+// rarely change, so a small cache keeps regular-expression construction off the request path.
+const patternCache = new Map<string, RegExp | string>();
+const PATTERN_CACHE_LIMIT = 512;
+
+function cachedPattern(source: string): RegExp | string {
+  let compiled = patternCache.get(source);
+  if (compiled === undefined) {
+    if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
+    compiled = compileTagPattern(source);
+    patternCache.set(source, compiled);
+  }
+  return compiled;
+}
+
+function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
+}
+
+/**
+ * Overlays a namespace's `pullfix.dev/*` labels and annotation on the config defaults.
+ * Values are case-sensitive; an invalid one is ignored and reported, never fatal, because a
+ * typo in one namespace's label must not change how any request is admitted.
+ */
+export function resolveNamespacePolicy(config: CompiledConfig, namespace?: NamespaceInfo): EffectivePolicy {
+  const labels = namespace?.labels ?? {};
+  const annotations = namespace?.annotations ?? {};
+  const problems: string[] = [];
+  const where = namespace ? `namespace ${namespace.name}` : 'namespace';
+
+  let mode = config.mode;
+  const modeLabel = labels[MODE_LABEL];
+  if (modeLabel !== undefined) {
+    if (isOneOf<Mode>(MODES, modeLabel)) mode = modeLabel;
+    else problems.push(`${where} label ${MODE_LABEL}=${JSON.stringify(modeLabel)} is not one of ${MODES.join(', ')}; ignored`);
+  }
+
+  let policies: ClassPolicies = config.policies;
+  for (const cls of IMAGE_CLASSES) {
+    const value = labels[LABEL_PREFIX + cls];
+    if (value === undefined) continue;
+    if (isOneOf<PullPolicy>(PULL_POLICIES, value)) {
+      if (policies === config.policies) policies = { ...config.policies };
+      policies[cls as ImageClass] = value;
+    } else {
+      problems.push(`${where} label ${LABEL_PREFIX}${cls}=${JSON.stringify(value)} is not one of ${PULL_POLICIES.join(', ')}; ignored`);
+    }
+  }
+
+  let mutableTags = config.mutableTagsRegExp;
+  const pattern = annotations[MUTABLE_TAGS_ANNOTATION];
+  if (pattern !== undefined) {
+    const compiled = cachedPattern(pattern);
+    if (typeof compiled === 'string') problems.push(`${where} annotation ${MUTABLE_TAGS_ANNOTATION} is ${compiled}; ignored`);
+    else mutableTags = compiled;
+  }
+
+  return { mode, policies, mutableTags, isExempt: config.isExempt, problems };
+}
