@@ -30,21 +30,25 @@ function because(change: ContainerChange): string {
 }
 
 /** One message per change, without the prefix. */
-export function warningFor(changes: readonly ContainerChange[], strayRemoved: boolean, lead: string): string[] {
+export function warningFor(changes: readonly ContainerChange[], strayRemoved: string | undefined, lead: string): string[] {
   const lines = changes.map((c) => {
     const from = c.from === undefined ? 'set to' : `${c.from} ->`;
     return `${lead}${LIST_WORDS[c.list]} ${JSON.stringify(c.name)}: imagePullPolicy ${from} ${c.to} (${because(c)})`;
   });
-  if (strayRemoved) lines.push(`${lead}removed pod-level imagePullPolicy: Kubernetes ignores it there`);
+  if (strayRemoved) lines.push(`${lead}removed pod-level imagePullPolicy ${strayRemoved}: Kubernetes ignores it there`);
   return lines;
 }
 
-/** The changes in one line, e.g. `containers[app]: IfNotPresent->Always (policy mutable); removed pod-level imagePullPolicy`. */
-export function summarise(changes: readonly ContainerChange[], strayRemoved: boolean): string {
+/**
+ * The changes in one line, e.g. `containers[app]: IfNotPresent->Always (pod-level value);
+ * removed pod-level imagePullPolicy Always`. The engine reads the removed value back on
+ * reinvocation, so that clause's wording is load-bearing.
+ */
+export function summarise(changes: readonly ContainerChange[], strayRemoved: string | undefined): string {
   const parts = changes.map((c) => {
     const why = c.reason === 'stray' ? 'pod-level value' : `policy ${c.imageClass}`;
     return `${LIST_KEYS[c.list]}[${c.name}]: ${c.from ?? 'unset'}->${c.to} (${why})`;
   });
-  if (strayRemoved) parts.push('removed pod-level imagePullPolicy');
+  if (strayRemoved) parts.push(`removed pod-level imagePullPolicy ${strayRemoved}`);
   return parts.join('; ');
 }

@@ -100,3 +100,17 @@ export function combineEvidence(...sources: Evidence[]): Evidence {
   if (sources.includes('not-explicit')) return 'not-explicit';
   return 'unknown';
 }
+
+const RECORDED_STRAY = /removed pod-level imagePullPolicy (Always|IfNotPresent|Never)\b/;
+
+/**
+ * The stray value pullfix removed earlier, read back from its own `pullfix.dev/changes`
+ * annotation. The API server may call the webhook again on its output (reinvocation); by
+ * then the stray field is gone, and without this record a container that took the stray
+ * value could be given the class policy instead on the second call.
+ */
+export function readRecordedStray(object: unknown, annotation: string): string | undefined {
+  const summary = getPath(object, ['metadata', 'annotations', annotation]);
+  if (typeof summary !== 'string') return undefined;
+  return RECORDED_STRAY.exec(summary)?.[1];
+}

@@ -1,6 +1,14 @@
 import fjp from 'fast-json-patch';
 import type { Operation as PatchOperation } from 'fast-json-patch';
-import { combineEvidence, getPath, isObject, lastAppliedEvidence, managedFieldsEvidence, readLastApplied } from './explicit.js';
+import {
+  combineEvidence,
+  getPath,
+  isObject,
+  lastAppliedEvidence,
+  managedFieldsEvidence,
+  readLastApplied,
+  readRecordedStray,
+} from './explicit.js';
 import { classifyImage, defaultPullPolicy, parseImageReference } from './image-reference.js';
 import { kindTable, ruleFor, type KindRule, type Operation } from './kinds.js';
 import { CHANGES_ANNOTATION, IGNORE_LABEL, type EffectivePolicy } from './namespace-policy.js';
@@ -178,6 +186,17 @@ function isExplicit(
   return current !== defaultPullPolicy(image);
 }
 
+/**
+ * The stray value an earlier call in this same admission removed, from pullfix's own note. A
+ * note the old object already carried is left from an earlier write and says nothing about
+ * what the user sends now, so only a note new in this request counts.
+ */
+function freshRecordedStray(object: unknown, oldObject: unknown): string | undefined {
+  const note = getPath(object, ['metadata', 'annotations', CHANGES_ANNOTATION]);
+  if (note === undefined || note === getPath(oldObject, ['metadata', 'annotations', CHANGES_ANNOTATION])) return undefined;
+  return readRecordedStray(object, CHANGES_ANNOTATION);
+}
+
 /** Applies a plan to a deep copy and diffs the copy against the original. */
 function applyPlan(
   object: JsonObject,
@@ -194,11 +213,10 @@ function applyPlan(
     (list[change.index] as JsonObject).imagePullPolicy = change.to;
   }
   if (removeStray) delete podSpec.imagePullPolicy;
-  if (annotate) {
-    if (!isObject(mutated.metadata)) mutated.metadata = {};
-    const metadata = mutated.metadata as JsonObject;
-    if (!isObject(metadata.annotations)) metadata.annotations = {};
-    (metadata.annotations as JsonObject)[CHANGES_ANNOTATION] = summary;
+  if (annotate && isObject(mutated.metadata)) {
+    const metadata = mutated.metadata;
+    if (metadata.annotations === undefined) metadata.annotations = {};
+    if (isObject(metadata.annotations)) metadata.annotations[CHANGES_ANNOTATION] = summary;
   }
   return { mutated, patch: compare(object, mutated) };
 }
@@ -226,21 +244,23 @@ export function createEngine(config: CompiledConfig): Engine {
     if (!isObject(podSpec)) return unchanged(object, 'no pod spec at the expected path', namespaceWarnings);
 
     const ephemeral = request.subResource === 'ephemeralcontainers';
-    const lastAppliedPodSpec = source === 'admission' && !ephemeral ? getPath(readLastApplied(object), rule.podSpecPath) : undefined;
-    const stray = ephemeral ? undefined : readStray(podSpec, lastAppliedPodSpec);
+    const lastApplied = source === 'admission' && !ephemeral ? readLastApplied(object) : undefined;
+    const lastAppliedPodSpec = getPath(lastApplied, rule.podSpecPath);
+    const recordedStray = source === 'admission' ? freshRecordedStray(object, request.oldObject) : undefined;
+    const stray = ephemeral ? undefined : readStray(podSpec, lastAppliedPodSpec, recordedStray);
     const plan = planContainers(request, rule, podSpec, lastAppliedPodSpec, stray, ephemeral);
-    const removeStray = stray?.inObject === true && stray.value !== undefined;
+    const removeStray = stray?.removable === true;
 
     const warnings = [...namespaceWarnings, ...(stray?.problems ?? []).map(formatWarning), ...plan.warnings];
     if (plan.changes.length === 0 && !removeStray) {
       return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     }
-    const summary = summarise(plan.changes, removeStray);
+    const summary = summarise(plan.changes, removeStray ? stray?.value : undefined);
     if (!patchable) {
-      warnings.push(...warningFor(plan.changes, removeStray, `not applied on ${operation} (the field is immutable): `).map(formatWarning));
+      warnings.push(...warningFor(plan.changes, removeStray ? stray?.value : undefined, `not applied on ${operation} (the field is immutable): `).map(formatWarning));
       return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     }
-    warnings.push(...warningFor(plan.changes, removeStray, '').map(formatWarning));
+    warnings.push(...warningFor(plan.changes, removeStray ? stray?.value : undefined, '').map(formatWarning));
     const { mutated, patch } = applyPlan(object, rule.podSpecPath, plan.changes, removeStray, summary, source === 'admission');
     return { patch, mutated, changes: plan.changes, strayRemoved: removeStray, warnings, summary };
   }

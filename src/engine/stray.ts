@@ -5,8 +5,8 @@ import { PULL_POLICIES, type PullPolicy } from './types.js';
 export interface Stray {
   /** The usable value, when the written one is a pull policy (in any letter case). */
   value?: PullPolicy;
-  /** Whether the field is present in the object itself (and so must be removed). */
-  inObject: boolean;
+  /** Whether the object itself holds a usable stray field, which is then removed. */
+  removable: boolean;
   /** Normalisation or refusal, for the user. */
   problems: string[];
 }
@@ -18,31 +18,39 @@ function describe(raw: unknown): string {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
-/**
- * Reads the stray field from the object's pod spec or, for built-in kinds whose decoder
- * dropped it, from the pod spec in the last-applied configuration. The object wins: it is
- * what is being written now.
- */
-export function readStray(podSpec: unknown, lastAppliedPodSpec: unknown): Stray | undefined {
-  let raw: unknown;
-  let inObject = false;
-  if (isObject(podSpec) && 'imagePullPolicy' in podSpec) {
-    raw = podSpec.imagePullPolicy;
-    inObject = true;
-  } else if (isObject(lastAppliedPodSpec) && 'imagePullPolicy' in lastAppliedPodSpec) {
-    raw = lastAppliedPodSpec.imagePullPolicy;
-  } else {
-    return undefined;
-  }
+interface Read {
+  value?: PullPolicy;
+  problem?: string;
+}
+
+function normalise(raw: unknown): Read {
   if (typeof raw === 'string') {
-    if ((PULL_POLICIES as readonly string[]).includes(raw)) return { value: raw as PullPolicy, inObject, problems: [] };
+    if ((PULL_POLICIES as readonly string[]).includes(raw)) return { value: raw as PullPolicy };
     const normalised = BY_LOWER_CASE.get(raw.toLowerCase());
-    if (normalised) {
-      return { value: normalised, inObject, problems: [`pod-level imagePullPolicy ${describe(raw)} read as ${normalised}`] };
-    }
+    if (normalised) return { value: normalised, problem: `pod-level imagePullPolicy ${describe(raw)} read as ${normalised}` };
   }
+  return { problem: `pod-level imagePullPolicy ${describe(raw)} is not Always, IfNotPresent or Never; ignored` };
+}
+
+/**
+ * Reads the stray field. For built-in kinds the decoder dropped it and only the last-applied
+ * configuration still has it; schemaless custom resources keep it in the object too. The
+ * last-applied value is preferred when both exist: once the field is removed from the object
+ * the annotation is all a reinvocation sees, and both calls must reach the same answer.
+ */
+export function readStray(podSpec: unknown, lastAppliedPodSpec: unknown, recorded?: string): Stray | undefined {
+  const inObject = isObject(podSpec) && 'imagePullPolicy' in podSpec;
+  const inLastApplied = isObject(lastAppliedPodSpec) && 'imagePullPolicy' in lastAppliedPodSpec;
+  if (!inObject && !inLastApplied) {
+    // A value pullfix already moved on an earlier call: apply it again, silently.
+    return recorded === undefined ? undefined : { value: normalise(recorded).value, removable: false, problems: [] };
+  }
+  const objectRead = inObject ? normalise(podSpec.imagePullPolicy) : undefined;
+  const read = inLastApplied ? normalise(lastAppliedPodSpec.imagePullPolicy) : (objectRead as Read);
   return {
-    inObject,
-    problems: [`pod-level imagePullPolicy ${describe(raw)} is not Always, IfNotPresent or Never; ignored`],
+    ...(read.value ? { value: read.value } : {}),
+    // An unusable value is left where it is: it does no harm there and nothing is lost.
+    removable: objectRead?.value !== undefined,
+    problems: read.problem ? [read.problem] : [],
   };
 }

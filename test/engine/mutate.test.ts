@@ -200,7 +200,7 @@ describe('engine: stray values', () => {
     expect(patched.spec.template.spec).to.not.have.property('imagePullPolicy');
     expect(patched.metadata.annotations['pullfix.dev/changes']).to.equal(result.summary);
     expect(result.warnings).to.include('pullfix: pod-level imagePullPolicy "always" read as Always');
-    expect(result.warnings).to.include('pullfix: removed pod-level imagePullPolicy: Kubernetes ignores it there');
+    expect(result.warnings).to.include('pullfix: removed pod-level imagePullPolicy Always: Kubernetes ignores it there');
   });
 
   it('an unconfigured custom kind is left alone', () => {
