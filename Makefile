@@ -9,6 +9,8 @@ HEALTH_PORT ?= 8080
 
 all: build
 
+include mk/cluster.mk
+
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@

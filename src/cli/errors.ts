@@ -1,4 +1,6 @@
 import { ConfigError } from '../engine/errors.js';
+import { CertificateError } from '../server/certificate-source.js';
+import { NamespaceFileError } from '../cluster/namespace-file-source.js';
 
 /** An error the user can act on; its message is printed alone, without a stack. */
 export class UsageError extends Error {
@@ -19,7 +21,7 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export function reportError(err: unknown): void {
-  if (err instanceof UsageError || err instanceof ConfigError) {
+  if (err instanceof UsageError || err instanceof ConfigError || err instanceof CertificateError || err instanceof NamespaceFileError) {
     process.stderr.write(`pullfix: ${err.message}\n`);
   } else {
     process.stderr.write(`pullfix: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

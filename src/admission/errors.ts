@@ -1,0 +1,23 @@
+/** A request the webhook cannot answer; carries its HTTP status (STYLE: typed errors, one mapping). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class BadRequestError extends HttpError {
+  override readonly name = 'BadRequestError';
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(limit: number) {
+    super(413, `request body is larger than the ${limit}-byte limit`);
+  }
+}

@@ -1,0 +1,69 @@
+// Keeps the engine in step with the config file: a ConfigMap update swaps a symlink, which a
+// stat poll sees. A bad new file is refused and the last good engine kept.
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import type { Logger } from 'pino';
+import { loadConfigFile } from '../config/load-config.js';
+import { compileConfig } from '../engine/config.js';
+import { createEngine, type Engine } from '../engine/mutate.js';
+
+export interface ConfigReloaderOptions {
+  file?: string;
+  intervalMs?: number;
+  logger?: Logger;
+  onReload?: (result: 'ok' | 'failed', error?: Error) => void;
+}
+
+export class ConfigReloader {
+  private engine: Engine;
+  private lastText: string | undefined;
+  private watching = false;
+
+  /** Loads the file now; a bad file at start is an error for the caller (ConfigError). */
+  constructor(private readonly options: ConfigReloaderOptions) {
+    this.lastText = options.file ? readFileSync(options.file, 'utf8') : undefined;
+    this.engine = createEngine(compileConfig(loadConfigFile(options.file)));
+  }
+
+  current(): Engine {
+    return this.engine;
+  }
+
+  start(): void {
+    const { file } = this.options;
+    if (!file || this.watching) return;
+    this.watching = true;
+    watchFile(file, { interval: this.options.intervalMs ?? 2000, persistent: false }, () => this.reload());
+  }
+
+  stop(): void {
+    if (this.options.file && this.watching) unwatchFile(this.options.file);
+    this.watching = false;
+  }
+
+  /** Re-reads the file; returns whether a new config is in force. */
+  reload(): boolean {
+    const { file, logger, onReload } = this.options;
+    if (!file) return false;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      logger?.error({ file, error: (err as Error).message }, 'config reload failed; keeping the last good config');
+      onReload?.('failed', err as Error);
+      return false;
+    }
+    if (text === this.lastText) return false;
+    try {
+      this.engine = createEngine(compileConfig(loadConfigFile(file)));
+      this.lastText = text;
+      logger?.info({ file }, 'config reloaded');
+      onReload?.('ok');
+      return true;
+    } catch (err) {
+      this.lastText = text; // do not log the same bad file on every poll
+      logger?.error({ file, error: (err as Error).message }, 'config reload failed; keeping the last good config');
+      onReload?.('failed', err as Error);
+      return false;
+    }
+  }
+}

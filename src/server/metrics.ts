@@ -1,0 +1,127 @@
+// Prometheus metrics. Gauges that mirror another component's state are read at scrape time
+// (collect), so the request path only increments counters and observes one histogram.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NamespaceSource } from '../cluster/namespace-source.js';
+import type { FileCertificateSource } from './certificate-source.js';
+
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'kind' | 'operation' | 'result'>;
+  patches: Counter<'reason'>;
+  latency: Histogram<'result'>;
+  configReloads: Counter<'result'>;
+  namespaceProblems: Counter;
+}
+
+export interface ObservedParts {
+  namespaces: () => NamespaceSource;
+  certificates?: () => FileCertificateSource | undefined;
+}
+
+export function createMetrics(parts: ObservedParts): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'pullfix_' });
+
+  const requests = new Counter({
+    name: 'pullfix_admission_requests_total',
+    help: 'Admission reviews answered, by kind, operation and result (patched, allowed, bad_request, error).',
+    labelNames: ['kind', 'operation', 'result'] as const,
+    registers: [registry],
+  });
+  const patches = new Counter({
+    name: 'pullfix_patches_total',
+    help: 'Changes made, by reason: stray (pod-level value moved), policy (namespace class policy), stray_removed.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'pullfix_admission_duration_seconds',
+    help: 'Time from a complete request body to the response being written.',
+    labelNames: ['result'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const configReloads = new Counter({
+    name: 'pullfix_config_reloads_total',
+    help: 'Config file reloads, by result (ok, failed: the last good config is kept).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const namespaceProblems = new Counter({
+    name: 'pullfix_namespace_label_problems_total',
+    help: 'Requests in namespaces with an invalid pullfix.dev label or annotation (the value is ignored).',
+    registers: [registry],
+  });
+
+  const status = () => parts.namespaces().status();
+  new Gauge({
+    name: 'pullfix_namespace_cache_synced',
+    help: '1 once the namespace cache has a complete view (it stays 1 while disconnected).',
+    registers: [registry],
+    collect() {
+      this.set(status().synced ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'pullfix_namespace_cache_connected',
+    help: '1 while the namespace watch is connected (always 1 for file and default sources).',
+    registers: [registry],
+    collect() {
+      this.set(status().connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'pullfix_namespace_cache_size',
+    help: 'Namespaces in the cache.',
+    registers: [registry],
+    collect() {
+      this.set(status().size);
+    },
+  });
+  new Gauge({
+    name: 'pullfix_namespace_cache_last_event_age_seconds',
+    help: 'Seconds since the namespace cache last heard from its source (-1: never).',
+    registers: [registry],
+    collect() {
+      const at = status().lastEventAt;
+      this.set(at ? (Date.now() - at.getTime()) / 1000 : -1);
+    },
+  });
+  new Gauge({
+    name: 'pullfix_namespace_cache_errors',
+    help: 'Errors the namespace source has met since start (list/watch failures, bad files).',
+    registers: [registry],
+    collect() {
+      this.set(status().errors);
+    },
+  });
+
+  const certs = () => parts.certificates?.();
+  new Gauge({
+    name: 'pullfix_certificate_reloads',
+    help: 'Serving certificate pairs loaded since start, the first included.',
+    registers: [registry],
+    collect() {
+      this.set(certs()?.stats.reloads ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'pullfix_certificate_reload_failures',
+    help: 'New certificate pairs refused (unreadable, unparsable or mismatched); the old pair is kept.',
+    registers: [registry],
+    collect() {
+      this.set(certs()?.stats.failures ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'pullfix_certificate_expiry_timestamp_seconds',
+    help: 'When the serving certificate in use expires (Unix time).',
+    registers: [registry],
+    collect() {
+      const source = certs();
+      if (source) this.set(source.current().notAfter.getTime() / 1000);
+    },
+  });
+
+  return { registry, requests, patches, latency, configReloads, namespaceProblems };
+}

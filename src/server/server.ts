@@ -1,0 +1,130 @@
+// Puts the webhook together: config, certificates, namespace source, the HTTPS listener for
+// /mutate and the plain listener for health and metrics; and takes it apart on shutdown.
+import https from 'node:https';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createAdmissionHandler } from '../admission/handler.js';
+import type { NamespaceSource } from '../cluster/namespace-source.js';
+import { createApp } from './app.js';
+import { FileCertificateSource } from './certificate-source.js';
+import { ConfigReloader } from './config-reloader.js';
+import { createHealthServer } from './health.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+export interface ServerOptions {
+  configFile?: string;
+  tlsCert: string;
+  tlsKey: string;
+  port: number;
+  healthPort: number;
+  host?: string;
+  namespaces: NamespaceSource;
+  logger: Logger;
+  bodyLimit?: number;
+  /** How often the certificate and config files are polled. */
+  pollIntervalMs?: number;
+  /** How long shutdown waits for requests in flight before closing their connections. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  port: number;
+  healthPort: number;
+  metrics: Metrics;
+  ready(): boolean;
+  /** Stops accepting, closes idle keep-alive connections, finishes requests in flight. */
+  shutdown(): Promise<void>;
+}
+
+function listen(server: http.Server | https.Server, port: number, host: string | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: http.Server | https.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Starts everything; rejects (ConfigError, CertificateError, ...) when a part cannot start. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { logger, namespaces } = options;
+  const interval = options.pollIntervalMs ?? 2000;
+  let shuttingDown = false;
+
+  const certificates = new FileCertificateSource({ certFile: options.tlsCert, keyFile: options.tlsKey, intervalMs: interval, logger });
+  const metrics = createMetrics({ namespaces: () => namespaces, certificates: () => certificates });
+  const config = new ConfigReloader({
+    ...(options.configFile ? { file: options.configFile } : {}),
+    intervalMs: interval,
+    logger,
+    onReload: (result) => metrics.configReloads.inc({ result }),
+  });
+  const pair = certificates.load();
+
+  const handler = createAdmissionHandler({ engine: () => config.current(), namespace: (name) => namespaces.get(name) });
+  const app = createApp({ handler, metrics, logger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
+  const server = https.createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }, (req, res) => {
+    // While draining, tell keep-alive clients (the API server) to reconnect elsewhere.
+    if (shuttingDown) res.setHeader('connection', 'close');
+    app(req, res);
+  });
+  // The API server keeps connections alive between calls; idle ones are closed by it first
+  // (its transport's idle timeout is 90 s), so the server never closes one under a request.
+  server.keepAliveTimeout = 95_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.on('tlsClientError', (err) => logger.debug({ error: err.message }, 'TLS handshake failed'));
+
+  certificates.start((next) => {
+    server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+    logger.info({ serial: next.serial, notAfter: next.notAfter.toISOString() }, 'serving certificate reloaded');
+  });
+  config.start();
+
+  const health = createHealthServer(metrics, [
+    { name: 'config', ok: () => true },
+    { name: 'certificate', ok: () => certificates.stats.loadedAt !== undefined },
+    { name: 'namespaces', ok: () => namespaces.synced() },
+    { name: 'serving', ok: () => !shuttingDown },
+  ]);
+  const healthPort = await listen(health, options.healthPort, options.host);
+  const port = await listen(server, options.port, options.host);
+  logger.info({ port, healthPort, config: options.configFile ?? '(defaults)' }, 'pullfix webhook listening');
+
+  // The namespace source syncs in the background: /readyz says when it has.
+  namespaces.start().then(
+    () => logger.info({ namespaces: namespaces.status().size }, 'namespace cache synced'),
+    (err: Error) => logger.error({ error: err.message }, 'namespace source failed to start'),
+  );
+
+  let stopping: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    shuttingDown = true;
+    const timeout = options.shutdownTimeoutMs ?? 20_000;
+    const closed = close(server);
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => server.closeAllConnections(), timeout);
+    deadline.unref();
+    await closed;
+    clearTimeout(deadline);
+    certificates.stop();
+    config.stop();
+    await namespaces.stop();
+    health.closeAllConnections();
+    await close(health);
+  }
+
+  return {
+    port,
+    healthPort,
+    metrics,
+    ready: () => certificates.stats.loadedAt !== undefined && namespaces.synced() && !shuttingDown,
+    shutdown: () => (stopping ??= shutdown()),
+  };
+}
