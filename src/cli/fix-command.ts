@@ -1,5 +1,45 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { FixError } from '../fix/fix-error.js';
+import { runFix } from '../fix/run-fix.js';
+import { UsageError } from './errors.js';
+
+interface FixFlags {
+  write?: boolean;
+  check?: boolean;
+  config?: string;
+  policy?: string[];
+  mode?: string;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
 export function registerFix(program: Command): void {
-  program.command('fix').description('Repair manifests.');
+  program
+    .command('fix')
+    .description('Fix imagePullPolicy in manifests: move pod-level values into the containers, apply class policies.')
+    .argument('[files...]', 'YAML or JSON manifests; "-" (or no file, when piped) reads standard input')
+    .option('--write', 'rewrite changed files in place instead of printing them')
+    .option('--check', 'change nothing; print findings as FILE:LINE: message, exit 1 if there are any')
+    .option('--config <file>', 'config file (mode, policies, mutableTags, exemptImages, workloads, podTemplates)')
+    .option('--policy <class=value>', 'pull policy for an image class, e.g. mutable=Always (repeatable)', collect)
+    .option('--mode <mode>', 'off, default or enforce; overrides the config file')
+    .action((files: string[], flags: FixFlags) => {
+      try {
+        process.exitCode = runFix(
+          { files, write: flags.write, check: flags.check, config: flags.config, mode: flags.mode, policies: flags.policy ?? [] },
+          {
+            stdinIsTTY: process.stdin.isTTY === true,
+            readStdin: () => readFileSync(0, 'utf8'),
+            stdout: (text) => void process.stdout.write(text),
+            stderr: (text) => void process.stderr.write(text),
+          },
+        );
+      } catch (err) {
+        if (err instanceof FixError) throw new UsageError(err.message, err.exitCode);
+        throw err;
+      }
+    });
 }

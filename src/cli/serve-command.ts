@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
-import { pino, type Logger } from 'pino';
-import { FileNamespaceSource } from '../cluster/namespace-file-source.js';
-import { InformerNamespaceSource } from '../cluster/namespace-informer-source.js';
-import { StaticNamespaceSource, type NamespaceSource } from '../cluster/namespace-source.js';
-import { startServer } from '../server/server.js';
+import type { Logger } from 'pino';
+import type { NamespaceSource } from '../cluster/namespace-source.js';
 import { UsageError } from './errors.js';
 import { parsePort } from './options.js';
 
@@ -23,14 +19,22 @@ interface ServeFlags {
  * Namespace labels come from a file when given, else from a list+watch when a cluster is
  * reachable (in-cluster service account or KUBECONFIG), else nowhere: config defaults apply.
  */
-function namespaceSource(flags: ServeFlags, logger: Logger): NamespaceSource {
-  if (flags.namespaces) return new FileNamespaceSource(flags.namespaces, { logger, watch: true });
+async function namespaceSource(flags: ServeFlags, logger: Logger): Promise<NamespaceSource> {
+  if (flags.namespaces) {
+    const { FileNamespaceSource } = await import('../cluster/namespace-file-source.js');
+    return new FileNamespaceSource(flags.namespaces, { logger, watch: true });
+  }
   if (process.env.KUBERNETES_SERVICE_HOST || process.env.KUBECONFIG) {
+    const [{ KubeConfig }, { InformerNamespaceSource }] = await Promise.all([
+      import('@kubernetes/client-node'),
+      import('../cluster/namespace-informer-source.js'),
+    ]);
     const kc = new KubeConfig();
     kc.loadFromDefault();
     return new InformerNamespaceSource(kc, { logger });
   }
   logger.warn('no --namespaces file and no cluster credentials: config defaults apply to every namespace');
+  const { StaticNamespaceSource } = await import('../cluster/namespace-source.js');
   return new StaticNamespaceSource();
 }
 
@@ -50,8 +54,11 @@ export function registerServe(program: Command): void {
       if (!flags.tlsCert || !flags.tlsKey) {
         throw new UsageError('serve needs --tls-cert and --tls-key: the webhook port speaks TLS only (make run generates development certificates)');
       }
+      // Loaded here, not at the top: `pullfix fix` should not pay for the server and the
+      // Kubernetes client at every start.
+      const [{ pino }, { startServer }] = await Promise.all([import('pino'), import('../server/server.js')]);
       const logger = pino({ name: 'pullfix', level: flags.logLevel, base: { name: 'pullfix' } });
-      const namespaces = namespaceSource(flags, logger);
+      const namespaces = await namespaceSource(flags, logger);
       const server = await startServer({
         ...(flags.config ? { configFile: flags.config } : {}),
         tlsCert: flags.tlsCert,

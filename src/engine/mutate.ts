@@ -56,7 +56,12 @@ export interface MutationResult {
   changes: ContainerChange[];
   /** Whether the stray pod-level field was removed from the object. */
   strayRemoved: boolean;
-  /** Messages for the user, each prefixed `pullfix: ` and at most 120 characters. */
+  /**
+   * Messages for the user, each prefixed `pullfix: ` and at most 120 characters, in a fixed
+   * order that callers rely on (`fix --check` places each on its line): notices first
+   * (namespace labels, the stray value, unparsable images), then one per entry of `changes`
+   * in the same order, then one for the removed stray field.
+   */
   warnings: string[];
   /** One line describing the changes, for the annotation, audit annotation and logs; '' when none. */
   summary: string;
