@@ -3,6 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerFix } from './fix-command.js';
+import { registerAudit } from './audit-command.js';
+import { registerKrm } from './krm-command.js';
 import { registerServe } from './serve-command.js';
 import { exitCodeFor, reportError } from './errors.js';
 
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerFix(program);
+  registerAudit(program);
+  registerKrm(program);
   return program;
 }
 

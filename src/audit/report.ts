@@ -1,0 +1,59 @@
+// How findings are shown: an aligned table for people, JSON for programs.
+
+import type { Finding } from './evaluate.js';
+
+export const TABLE_COLUMNS = ['NAMESPACE', 'KIND', 'NAME', 'CONTAINER', 'CURRENT', 'WANTED', 'REASON'] as const;
+
+function row(f: Finding): string[] {
+  return [f.namespace, f.kind, f.name, f.container ?? '-', f.current ?? '-', f.wanted ?? '-', f.reason];
+}
+
+/** kubectl's layout: columns padded to their widest cell, three spaces apart, no trailing blanks. */
+export function formatTable(findings: readonly Finding[]): string {
+  const rows = [[...TABLE_COLUMNS], ...findings.map(row)];
+  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   ').trimEnd())
+    .map((line) => `${line}\n`)
+    .join('');
+}
+
+export interface PatchOutcome {
+  namespace: string;
+  kind: string;
+  name: string;
+  dryRun: boolean;
+  patch: unknown[];
+  outcome: 'patched' | 'failed';
+  error?: string;
+}
+
+export interface AuditReport {
+  apiVersion: 'pullfix.dev/v1alpha1';
+  kind: 'AuditReport';
+  context: string;
+  namespaces: string[];
+  /** Objects read and evaluated. */
+  checked: number;
+  findings: Finding[];
+  /** With `--fix`: one entry per patch sent. */
+  patches?: PatchOutcome[];
+  warnings: string[];
+}
+
+export function formatJson(report: AuditReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Kinds in the table's order, then names, then containers as the object lists them. */
+export function sortFindings(findings: Finding[], kindOrder: readonly string[]): Finding[] {
+  const rank = (kind: string): number => kindOrder.indexOf(kind);
+  return findings
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => compare(a.f.namespace, b.f.namespace) || rank(a.f.kind) - rank(b.f.kind) || compare(a.f.name, b.f.name) || a.i - b.i)
+    .map(({ f }) => f);
+}

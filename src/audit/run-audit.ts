@@ -1,0 +1,200 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Operation as PatchOperation } from 'fast-json-patch';
+import { loadConfigFile } from '../config/load-config.js';
+import { compileConfig, type CompiledConfig } from '../engine/config.js';
+import { getPath, isObject } from '../engine/explicit.js';
+import { createEngine, type Engine } from '../engine/mutate.js';
+import { resolveNamespacePolicy, type EffectivePolicy } from '../engine/namespace-policy.js';
+import type { NamespaceInfo } from '../engine/types.js';
+import { AuditError } from './audit-error.js';
+import { evaluateObject, type Finding } from './evaluate.js';
+import { KubeApi } from './kube-api.js';
+import { listItems } from './list-objects.js';
+import { formatJson, formatTable, sortFindings, type AuditReport } from './report.js';
+import { sendPatches, type Patchable } from './send-patches.js';
+import { collectionPath, resourceName, WORKLOAD_KINDS, type WorkloadKind } from './workload-kinds.js';
+
+export interface AuditOptions {
+  namespace?: string;
+  allNamespaces?: boolean;
+  fix?: boolean;
+  dryRun?: boolean;
+  output?: string;
+  config?: string;
+  progress?: boolean;
+}
+
+export interface AuditIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  stderrIsTTY: boolean;
+}
+
+/** Namespaces the webhook's selectors leave out (SPEC §8); `--all-namespaces` does too. */
+export const UNSERVED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'pullfix-system'];
+
+const PROGRESS_EVERY = 100;
+
+function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObject(value)) for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+async function readNamespaces(api: KubeApi, context: string): Promise<Map<string, NamespaceInfo>> {
+  const namespaces = new Map<string, NamespaceInfo>();
+  for await (const item of listItems(api, '/api/v1/namespaces', { verb: 'list', resource: 'namespaces', context })) {
+    const name = getPath(item, ['metadata', 'name']);
+    if (typeof name !== 'string') continue;
+    namespaces.set(name, {
+      name,
+      labels: stringMap(getPath(item, ['metadata', 'labels'])),
+      annotations: stringMap(getPath(item, ['metadata', 'annotations'])),
+    });
+  }
+  return namespaces;
+}
+
+function validate(options: AuditOptions): 'table' | 'json' {
+  const output = options.output ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new AuditError(`-o ${JSON.stringify(output)}: expected table or json`);
+  if (options.namespace !== undefined && options.allNamespaces) throw new AuditError('--namespace and --all-namespaces cannot be used together');
+  if (options.dryRun && !options.fix) throw new AuditError('--dry-run goes with --fix: it sends the patches with dryRun=All');
+  return output;
+}
+
+class Auditor {
+  readonly findings: Finding[] = [];
+  readonly patchable: Patchable[] = [];
+  readonly warnings: string[] = [];
+  checked = 0;
+  private readonly policies = new Map<string, EffectivePolicy>();
+  private readonly engine: Engine;
+
+  constructor(
+    private readonly config: CompiledConfig,
+    private readonly namespaces: ReadonlyMap<string, NamespaceInfo>,
+    private readonly progress: ((checked: number, findings: number) => void) | undefined,
+  ) {
+    this.engine = createEngine(config);
+  }
+
+  private policyFor(namespace: string): EffectivePolicy {
+    let policy = this.policies.get(namespace);
+    if (!policy) {
+      policy = resolveNamespacePolicy(this.config, this.namespaces.get(namespace) ?? { name: namespace, labels: {}, annotations: {} });
+      this.warnings.push(...policy.problems);
+      this.policies.set(namespace, policy);
+    }
+    return policy;
+  }
+
+  check(kind: WorkloadKind, object: Record<string, unknown>): void {
+    const namespace = String(getPath(object, ['metadata', 'namespace']) ?? '');
+    const evaluation = evaluateObject(this.engine, kind, object, this.policyFor(namespace));
+    this.findings.push(...evaluation.findings);
+    this.warnings.push(...evaluation.warnings);
+    if (evaluation.patch.length > 0) {
+      // Guarded by the resourceVersion that was read: the engine's operations address containers
+      // by index, and must not land on an object that changed in between.
+      const rv = getPath(object, ['metadata', 'resourceVersion']);
+      const guard: PatchOperation[] = typeof rv === 'string' ? [{ op: 'test', path: '/metadata/resourceVersion', value: rv }] : [];
+      this.patchable.push({
+        kind,
+        namespace,
+        name: String(getPath(object, ['metadata', 'name']) ?? ''),
+        patch: [...guard, ...evaluation.patch],
+        findings: evaluation.findings.filter((f) => f.patchable),
+      });
+    }
+    this.checked++;
+    if (this.progress && this.checked % PROGRESS_EVERY === 0) this.progress(this.checked, this.findings.length);
+  }
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * `pullfix audit`. Exit codes: 0 clean, 1 findings (left after `--fix`, or all of them with
+ * `--dry-run`), 2 when the audit could not be completed or a patch failed.
+ */
+export async function runAudit(options: AuditOptions, io: AuditIO, kc: KubeConfig): Promise<number> {
+  const output = validate(options);
+  const config = compileConfig(loadConfigFile(options.config));
+  if (!kc.getCurrentCluster()) throw new AuditError('no cluster to audit: the kubeconfig has no current context (set KUBECONFIG, or run in a cluster)');
+  const context = kc.getCurrentContext();
+  const api = new KubeApi(kc);
+  const namespaces = await readNamespaces(api, context);
+
+  let targets: string[];
+  if (options.allNamespaces) {
+    targets = [...namespaces.keys()].filter((n) => !UNSERVED_NAMESPACES.includes(n)).sort();
+  } else {
+    const chosen = options.namespace ?? kc.getContextObject(context)?.namespace ?? 'default';
+    if (!namespaces.has(chosen)) throw new AuditError(`namespace ${JSON.stringify(chosen)} not found`);
+    targets = [chosen];
+  }
+  const wanted = new Set(targets);
+
+  const showProgress = options.progress === true || io.stderrIsTTY;
+  const auditor = new Auditor(
+    config,
+    namespaces,
+    showProgress ? (n, f) => io.stderr(`pullfix: checked ${n} objects, ${plural(f, 'finding')} so far\n`) : undefined,
+  );
+  for (const kind of WORKLOAD_KINDS) {
+    const scopes = options.allNamespaces ? [undefined] : targets;
+    for (const namespace of scopes) {
+      const attempt = { verb: 'list' as const, resource: resourceName(kind), ...(namespace !== undefined ? { namespace } : {}), context };
+      for await (const object of listItems(api, collectionPath(kind, namespace), attempt)) {
+        const ns = getPath(object, ['metadata', 'namespace']);
+        if (typeof ns !== 'string' || !wanted.has(ns)) continue;
+        auditor.check(kind, object);
+      }
+    }
+  }
+
+  const findings = sortFindings(auditor.findings, WORKLOAD_KINDS.map((k) => k.kind));
+  const patches = options.fix ? await sendPatches(api, auditor.patchable, options.dryRun === true, context) : undefined;
+  // Findings a real (not dry-run) patch resolved are no longer findings once it is sent.
+  const resolved = new Set<Finding>();
+  patches?.forEach((p, i) => {
+    if (p.outcome === 'patched' && !p.dryRun) for (const f of auditor.patchable[i]?.findings ?? []) resolved.add(f);
+  });
+  const remaining = findings.filter((f) => !resolved.has(f));
+  const warnings = [...new Set(auditor.warnings)];
+
+  if (output === 'json') {
+    const report: AuditReport = {
+      apiVersion: 'pullfix.dev/v1alpha1',
+      kind: 'AuditReport',
+      context,
+      namespaces: targets,
+      checked: auditor.checked,
+      findings,
+      ...(patches ? { patches } : {}),
+      warnings,
+    };
+    io.stdout(formatJson(report));
+  } else {
+    for (const w of warnings) io.stderr(`pullfix: warning: ${w}\n`);
+    if (findings.length > 0) io.stdout(formatTable(findings));
+    for (const p of patches ?? []) {
+      const what = `${p.kind} ${p.namespace}/${p.name}`;
+      if (p.outcome === 'failed') io.stderr(`pullfix: not patched: ${p.error}\n`);
+      else io.stderr(p.dryRun ? `pullfix: would patch ${what} (server dry run accepted)\n` : `pullfix: patched ${what}\n`);
+    }
+    const scope = options.allNamespaces ? plural(targets.length, 'namespace') : `namespace ${targets[0]}`;
+    io.stderr(
+      findings.length === 0
+        ? `pullfix: no findings in ${plural(auditor.checked, 'object')} (${scope})\n`
+        : `pullfix: ${plural(findings.length, 'finding')} in ${plural(auditor.checked, 'object')} (${scope})` +
+            (patches ? `, ${plural(remaining.length, 'finding')} left` : '') +
+            '\n',
+    );
+  }
+  if (patches?.some((p) => p.outcome === 'failed')) return 2;
+  return remaining.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { AuditError } from '../audit/audit-error.js';
+import { UsageError } from './errors.js';
+
+interface AuditFlags {
+  namespace?: string;
+  allNamespaces?: boolean;
+  fix?: boolean;
+  dryRun?: boolean;
+  output: string;
+  config?: string;
+  progress?: boolean;
+}
+
+export function registerAudit(program: Command): void {
+  program
+    .command('audit')
+    .description(
+      'List live workloads whose containers do not match their namespace policy, and stray pod-level fields in ' +
+        'their last-applied manifests. Exit 1 when there are findings, 0 when clean, 2 on errors.',
+    )
+    .option('-n, --namespace <namespace>', "namespace to audit (default: the kubeconfig context's namespace)")
+    .option('-A, --all-namespaces', 'audit every namespace the webhook serves (not kube-system, kube-public, kube-node-lease, pullfix-system)')
+    .option('--fix', 'patch the workload templates (rolls them out); Pods and Jobs are immutable and only reported')
+    .option('--dry-run', 'with --fix: send the patches with dryRun=All (server-side dry run), change nothing')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .option('--config <file>', 'config file with the cluster defaults (the webhook\'s --config)')
+    .option('--progress', 'print a progress line every 100 objects (default: only when stderr is a terminal)')
+    .action(async (flags: AuditFlags) => {
+      // Loaded here, not at the top: `pullfix fix` should not pay for the Kubernetes client.
+      const [{ KubeConfig }, { runAudit }] = await Promise.all([import('@kubernetes/client-node'), import('../audit/run-audit.js')]);
+      const kc = new KubeConfig();
+      try {
+        kc.loadFromDefault();
+      } catch (err) {
+        throw new UsageError(`cannot load the kubeconfig${process.env.KUBECONFIG ? ` (KUBECONFIG=${process.env.KUBECONFIG})` : ''}: ${(err as Error).message}`);
+      }
+      // client-node's last resort when it found no kubeconfig and no service account.
+      if (kc.getCurrentCluster()?.name === 'cluster' && kc.getCurrentCluster()?.server === 'http://localhost:8080' && !process.env.KUBECONFIG) {
+        throw new UsageError('no cluster to audit: set KUBECONFIG, create ~/.kube/config, or run pullfix in a cluster');
+      }
+      try {
+        process.exitCode = await runAudit(
+          flags,
+          {
+            stdout: (text) => void process.stdout.write(text),
+            stderr: (text) => void process.stderr.write(text),
+            stderrIsTTY: process.stderr.isTTY === true,
+          },
+          kc,
+        );
+      } catch (err) {
+        if (err instanceof AuditError) throw new UsageError(err.message, err.exitCode);
+        throw err;
+      }
+    });
+}

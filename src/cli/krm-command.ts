@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { KrmError } from '../krm/krm-error.js';
+import { runExecPlugin, runKrm } from '../krm/run-krm.js';
+import { UsageError } from './errors.js';
+
+function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+export function registerKrm(program: Command): void {
+  program
+    .command('krm')
+    .description(
+      'KRM function (kustomize, kpt): read a ResourceList on stdin, write it back with workloads fixed and results. ' +
+        "With CONFIG_FILE: kustomize's exec-plugin form (kubectl kustomize), resources as a YAML stream on stdin.",
+    )
+    .argument('[config-file]', 'exec-plugin form only: the plugin config (a ConfigMap or a PullfixConfig), as kustomize passes it')
+    .action((configFile: string | undefined) => {
+      if (process.stdin.isTTY) throw new UsageError('pullfix krm reads a ResourceList on standard input (kustomize and kpt send one)');
+      try {
+        const input = readFileSync(0, 'utf8');
+        const { output, diagnostics } =
+          configFile === undefined ? runKrm(input) : runExecPlugin(configFile, readConfigFile(configFile), input);
+        if (diagnostics) process.stderr.write(diagnostics);
+        process.stdout.write(output);
+      } catch (err) {
+        if (err instanceof KrmError) throw new UsageError(err.message, err.exitCode);
+        throw err;
+      }
+    });
+}

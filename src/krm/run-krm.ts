@@ -1,0 +1,78 @@
+import { parse, YAMLParseError } from 'yaml';
+import { compileConfig } from '../engine/config.js';
+import { kindTable, pointerSegments, ruleFor } from '../engine/kinds.js';
+import { createEngine } from '../engine/mutate.js';
+import { resolveNamespacePolicy } from '../engine/namespace-policy.js';
+import { isObject } from '../engine/explicit.js';
+import { formatFinding } from '../fix/findings.js';
+import { fixManifest } from '../fix/fix-manifest.js';
+import { groupOf } from '../fix/locate-objects.js';
+import { parseManifest } from '../fix/parse-manifest.js';
+import { configFromFunctionConfig } from './function-config.js';
+import { KrmError } from './krm-error.js';
+import { renderResourceList, type ItemEdit } from './render-resource-list.js';
+import { parseResourceList } from './resource-list.js';
+import { resultsFor, type KrmResult } from './results.js';
+
+export interface KrmOutput {
+  /** What goes to stdout. */
+  output: string;
+  /** What goes to stderr (the exec-plugin form has no results field to carry it). */
+  diagnostics: string;
+}
+
+/**
+ * The KRM function: a ResourceList in, the same ResourceList out with its workloads fixed and
+ * a result per change or problem. Render time is manifest time (SPEC §7): nothing has been
+ * defaulted, so a written imagePullPolicy is explicit, and no namespace labels are known,
+ * so the functionConfig's mode and class policies decide.
+ */
+export function runKrm(input: string): KrmOutput {
+  const list = parseResourceList(input);
+  const config = compileConfig(configFromFunctionConfig(list.functionConfig));
+  const engine = createEngine(config);
+  const policy = resolveNamespacePolicy(config, undefined);
+  const kinds = kindTable(config.podTemplates);
+  const edits: ItemEdit[] = [];
+  const results: KrmResult[] = [];
+  for (const item of list.items) {
+    const object = item.value;
+    if (!isObject(object) || typeof object.kind !== 'string') continue;
+    const group = groupOf(object.apiVersion);
+    const result = engine.mutate({ group, kind: object.kind, operation: 'CREATE', object, policy, source: 'manifest' });
+    results.push(...resultsFor(object, result, ruleFor(kinds, group, object.kind)?.podSpecPath));
+    if (result.patch.length === 0) continue;
+    const ops = result.patch.map((op) => ({
+      op: op.op,
+      path: ['items', String(item.index), ...pointerSegments(op.path)],
+      ...('value' in op ? { value: op.value } : {}),
+    }));
+    edits.push({ index: item.index, ops, mutated: result.mutated });
+  }
+  return { output: renderResourceList(list, edits, results), diagnostics: '' };
+}
+
+/**
+ * kustomize's exec-plugin form, for `kubectl kustomize`, which runs exec plugins but not exec
+ * KRM functions (it has no --enable-exec): the plugin's config file is the argument and the
+ * resources come as a YAML stream on stdin. The config file is a functionConfig as above; the
+ * stream is fixed exactly as `pullfix fix` fixes a manifest.
+ */
+export function runExecPlugin(configFile: string, configText: string, input: string): KrmOutput {
+  let raw: unknown;
+  try {
+    raw = parse(configText);
+  } catch (err) {
+    if (err instanceof YAMLParseError) throw new KrmError(`${configFile}: invalid YAML: ${(err.message.split('\n')[0] ?? '')}`);
+    throw err;
+  }
+  const config = compileConfig(configFromFunctionConfig(raw));
+  const parsed = parseManifest({ name: '<stdin>', text: input });
+  if (!parsed.ok) {
+    const first = parsed.diagnostics[0];
+    throw new KrmError(`invalid YAML on standard input${first ? ` at line ${first.line}, column ${first.col}: ${first.message}` : ''}`);
+  }
+  const fixed = fixManifest(parsed.manifest, createEngine(config), resolveNamespacePolicy(config, undefined));
+  const left = fixed.findings.filter((f) => !f.fixed).map((f) => `pullfix: ${formatFinding(f)}\n`);
+  return { output: fixed.text, diagnostics: left.join('') };
+}

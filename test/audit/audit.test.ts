@@ -1,0 +1,434 @@
+// `pullfix audit` end to end: the built CLI as a child process, KUBECONFIG pointing at a local
+// stand-in for the API server (test/helpers/fake-kube-rest.ts) that answers as a real one.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { repoPath } from '../helpers/fixtures.js';
+import { FakeKubeRest, liveObject, type LiveOptions } from '../helpers/fake-kube-rest.js';
+
+const CLI = repoPath('dist', 'src', 'cli', 'main.js');
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI asynchronously: the fake API server lives in this process and must keep answering. */
+function pullfix(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+function lines(...rows: string[]): string {
+  return rows.map((r) => `${r}\n`).join('');
+}
+
+const owner = (kind: string, name: string): Record<string, unknown>[] => [
+  { apiVersion: kind === 'CronJob' ? 'batch/v1' : 'apps/v1', kind, name, uid: '6c1b7f2e-0d4a-4b8e-9a57-2f1e0c9d8b7a', controller: true, blockOwnerDeletion: true },
+];
+
+function shop(name: string, rest: Omit<LiveOptions, 'namespace' | 'name'>): LiveOptions {
+  return { namespace: 'shop', name, ...rest };
+}
+
+/** A cluster with one of each case: findings, explicit values, owned objects, opted-out namespaces. */
+function populate(api: FakeKubeRest): void {
+  api.addNamespace('shop', { 'pullfix.dev/mutable': 'Always' });
+  api.addNamespace('quiet');
+  api.addNamespace('legacy', { 'pullfix.dev/mode': 'off', 'pullfix.dev/mutable': 'Always' });
+  api.addNamespace('kube-system', { 'pullfix.dev/mutable': 'Always' });
+
+  // Defaulted IfNotPresent for a mutable tag; the sidecar's value was written by the user.
+  api.add(liveObject('Deployment', shop('web', {
+    containers: [
+      { name: 'web', image: 'registry.example.com/shop/web:dev' },
+      { name: 'log-shipper', image: 'fluent/fluent-bit:3.1', written: 'IfNotPresent' },
+    ],
+  })));
+  // Written explicitly in the manifest: kept in mode default.
+  api.add(liveObject('Deployment', shop('api', { containers: [{ name: 'api', image: 'registry.example.com/shop/api:main', written: 'IfNotPresent' }] })));
+  // Labelled pullfix.dev/ignore: never reported.
+  api.add(liveObject('Deployment', shop('ignored', { labels: { 'pullfix.dev/ignore': 'true' }, containers: [{ name: 'x', image: 'registry.example.com/x:dev' }] })));
+  // Server-side applied: managedFields say the init container's policy was left to defaulting.
+  api.add(liveObject('StatefulSet', shop('db', {
+    applied: 'server-side',
+    initContainers: [{ name: 'migrate', image: 'registry.example.com/shop/migrate:edge' }],
+    containers: [{ name: 'db', image: 'postgres:16' }],
+  })));
+  // The classic mistake, kept in the last-applied annotation.
+  api.add(liveObject('DaemonSet', shop('agent', { stray: 'Always', containers: [{ name: 'agent', image: 'registry.example.com/agent:1.4' }] })));
+  // A ReplicaSet a Deployment owns is the Deployment's business; a bare one is audited.
+  api.add(liveObject('ReplicaSet', shop('web-7c9d8', { ownerReferences: owner('Deployment', 'web'), containers: [{ name: 'web', image: 'registry.example.com/shop/web:dev' }] })));
+  api.add(liveObject('ReplicaSet', shop('runner', { applied: 'create', containers: [{ name: 'runner', image: 'registry.example.com/runner:canary' }] })));
+  // No tag: defaulted Always already.
+  api.add(liveObject('ReplicationController', shop('legacy-rc', { containers: [{ name: 'nginx', image: 'nginx' }] })));
+  api.add(liveObject('Job', shop('migrate-once', { containers: [{ name: 'migrate', image: 'registry.example.com/shop/migrate:dev' }] })));
+  api.add(liveObject('Job', shop('report-28391', { ownerReferences: owner('CronJob', 'report'), containers: [{ name: 'report', image: 'registry.example.com/report:nightly' }] })));
+  api.add(liveObject('CronJob', shop('report', { containers: [{ name: 'report', image: 'registry.example.com/report:nightly' }] })));
+  api.add(liveObject('Pod', shop('debug', { containers: [{ name: 'shell', image: 'busybox:dev' }] })));
+  api.add(liveObject('Pod', shop('web-7c9d8-x2x4z', { ownerReferences: owner('ReplicaSet', 'web-7c9d8'), containers: [{ name: 'web', image: 'registry.example.com/shop/web:dev' }] })));
+  api.add(liveObject('PodTemplate', shop('worker', { containers: [{ name: 'worker', image: 'registry.example.com/worker:main' }] })));
+
+  api.add(liveObject('Deployment', { namespace: 'quiet', name: 'hello', containers: [{ name: 'hello', image: 'nginx:1.27' }] }));
+  api.add(liveObject('Deployment', { namespace: 'legacy', name: 'old', containers: [{ name: 'old', image: 'registry.example.com/old:dev' }] }));
+  api.add(liveObject('Deployment', { namespace: 'kube-system', name: 'coredns', containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:dev' }] }));
+}
+
+const SHOP_TABLE = lines(
+  'NAMESPACE   KIND          NAME           CONTAINER   CURRENT        WANTED   REASON',
+  'shop        Deployment    web            web         IfNotPresent   Always   namespace policy for mutable images',
+  'shop        StatefulSet   db             migrate     IfNotPresent   Always   namespace policy for mutable images',
+  'shop        DaemonSet     agent          agent       IfNotPresent   Always   moved from pod level',
+  'shop        DaemonSet     agent          -           Always         -        pod-level imagePullPolicy in the last-applied manifest: fix the manifest (pullfix fix)',
+  'shop        ReplicaSet    runner         runner      IfNotPresent   Always   namespace policy for mutable images',
+  'shop        Job           migrate-once   migrate     IfNotPresent   Always   namespace policy for mutable images (Job template is immutable: re-create the Job)',
+  'shop        CronJob       report         report      IfNotPresent   Always   namespace policy for mutable images',
+  'shop        Pod           debug          shell       IfNotPresent   Always   namespace policy for mutable images (Pod is immutable: re-create it)',
+  'shop        PodTemplate   worker         worker      IfNotPresent   Always   namespace policy for mutable images',
+);
+
+const KINDS_PATHS = [
+  '/apis/apps/v1/namespaces/shop/deployments',
+  '/apis/apps/v1/namespaces/shop/statefulsets',
+  '/apis/apps/v1/namespaces/shop/daemonsets',
+  '/apis/apps/v1/namespaces/shop/replicasets',
+  '/api/v1/namespaces/shop/replicationcontrollers',
+  '/apis/batch/v1/namespaces/shop/jobs',
+  '/apis/batch/v1/namespaces/shop/cronjobs',
+  '/api/v1/namespaces/shop/pods',
+  '/api/v1/namespaces/shop/podtemplates',
+];
+
+describe('pullfix audit', function () {
+  this.timeout(30_000);
+  let api: FakeKubeRest;
+  let dir: string;
+  let env: Record<string, string>;
+
+  beforeEach(async () => {
+    api = await FakeKubeRest.start();
+    populate(api);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pullfix-audit-'));
+    env = { KUBECONFIG: api.writeKubeconfig(dir, { namespace: 'shop' }) };
+  });
+
+  afterEach(async () => {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('findings', () => {
+    it("lists the context namespace's findings as an aligned table and exits 1", async () => {
+      const run = await pullfix(['audit'], env);
+      expect(run.stdout).to.equal(SHOP_TABLE);
+      expect(run.stderr).to.equal('pullfix: 9 findings in 14 objects (namespace shop)\n');
+      expect(run.status).to.equal(1);
+    });
+
+    it('reads Namespaces, then lists every kind in the namespace, with the kubeconfig token', async () => {
+      await pullfix(['audit', '--namespace', 'shop'], env);
+      const gets = api.requests.filter((r) => r.method === 'GET');
+      expect(gets.map((r) => r.path)).to.deep.equal(['/api/v1/namespaces', ...KINDS_PATHS]);
+      expect(gets.every((r) => r.query.limit === '500' && r.authorization === 'Bearer fake-token')).to.equal(true);
+    });
+
+    it('prints the same findings as JSON', async () => {
+      const run = await pullfix(['audit', '-n', 'shop', '-o', 'json'], env);
+      expect(run.status).to.equal(1);
+      expect(run.stderr).to.equal('');
+      const report = JSON.parse(run.stdout);
+      expect(report).to.include({ apiVersion: 'pullfix.dev/v1alpha1', kind: 'AuditReport', context: 'fake', checked: 14 });
+      expect(report.namespaces).to.deep.equal(['shop']);
+      expect(report.warnings).to.deep.equal([]);
+      expect(report.findings).to.have.length(9);
+      expect(report.findings[0]).to.deep.equal({
+        namespace: 'shop',
+        kind: 'Deployment',
+        apiVersion: 'apps/v1',
+        name: 'web',
+        container: 'web',
+        containerList: 'containers',
+        current: 'IfNotPresent',
+        wanted: 'Always',
+        reason: 'namespace policy for mutable images',
+        patchable: true,
+      });
+      expect(report.findings[1]).to.include({ kind: 'StatefulSet', container: 'migrate', containerList: 'initContainers' });
+      expect(report.findings[3]).to.deep.equal({
+        namespace: 'shop',
+        kind: 'DaemonSet',
+        apiVersion: 'apps/v1',
+        name: 'agent',
+        container: null,
+        current: 'Always',
+        wanted: null,
+        reason: 'pod-level imagePullPolicy in the last-applied manifest: fix the manifest (pullfix fix)',
+        patchable: false,
+      });
+      expect(report.findings.filter((f: { patchable: boolean }) => !f.patchable).map((f: { kind: string }) => f.kind)).to.deep.equal(['DaemonSet', 'Job', 'Pod']);
+    });
+
+    it('exits 0 with nothing on stdout for a clean namespace', async () => {
+      const run = await pullfix(['audit', '-n', 'quiet'], env);
+      expect(run).to.deep.equal({ status: 0, stdout: '', stderr: 'pullfix: no findings in 1 object (namespace quiet)\n' });
+    });
+
+    it('reports nothing in a namespace labelled pullfix.dev/mode=off', async () => {
+      const run = await pullfix(['audit', '-n', 'legacy', '-o', 'json'], env);
+      expect(run.status).to.equal(0);
+      expect(JSON.parse(run.stdout).findings).to.deep.equal([]);
+    });
+
+    it('uses the "default" namespace when the context names none', async () => {
+      api.addNamespace('default');
+      const run = await pullfix(['audit'], { KUBECONFIG: api.writeKubeconfig(dir) });
+      expect(run.status).to.equal(0);
+      expect(api.requests.slice(1).every((r) => r.path.includes('/namespaces/default/'))).to.equal(true);
+    });
+
+    it('--all-namespaces lists each kind cluster-wide and leaves out the namespaces the webhook does not serve', async () => {
+      const run = await pullfix(['audit', '--all-namespaces'], env);
+      expect(run.status).to.equal(1);
+      expect(run.stdout).to.equal(SHOP_TABLE);
+      expect(run.stderr).to.equal('pullfix: 9 findings in 16 objects (3 namespaces)\n');
+      expect(api.requests.map((r) => r.path)).to.deep.equal(['/api/v1/namespaces', ...KINDS_PATHS.map((p) => p.replace('/namespaces/shop', ''))]);
+    });
+
+    it('--namespace kube-system audits it when asked by name', async () => {
+      const run = await pullfix(['audit', '-n', 'kube-system', '-o', 'json'], env);
+      expect(run.status).to.equal(1);
+      expect(JSON.parse(run.stdout).findings.map((f: { name: string }) => f.name)).to.deep.equal(['coredns']);
+    });
+
+    it('reports invalid namespace labels once, as warnings', async () => {
+      api.addNamespace('quiet', { 'pullfix.dev/mutable': 'always' });
+      const run = await pullfix(['audit', '-n', 'quiet'], env);
+      expect(run.stderr).to.equal(
+        lines(
+          'pullfix: warning: namespace quiet label pullfix.dev/mutable="always" is not one of Always, IfNotPresent, Never; ignored',
+          'pullfix: no findings in 1 object (namespace quiet)',
+        ),
+      );
+    });
+
+    it('reads large collections page by page and shows progress every 100 objects with --progress', async () => {
+      for (let i = 0; i < 1234; i++) {
+        const name = `svc-${String(i).padStart(4, '0')}`;
+        api.add(liveObject('Deployment', { namespace: 'quiet', name, containers: [{ name: 'app', image: `registry.example.com/${name}:1.0` }] }));
+      }
+      const run = await pullfix(['audit', '-n', 'quiet', '--progress'], env);
+      expect(run.status).to.equal(0);
+      const deploymentPages = api.requests.filter((r) => r.path === '/apis/apps/v1/namespaces/quiet/deployments');
+      expect(deploymentPages.map((r) => r.query.continue === undefined)).to.deep.equal([true, false, false]);
+      const progress = run.stderr.split('\n').filter((l) => l.includes('checked'));
+      expect(progress).to.have.length(12);
+      expect(progress[0]).to.equal('pullfix: checked 100 objects, 0 findings so far');
+      expect(run.stderr).to.match(/no findings in 1235 objects \(namespace quiet\)\n$/);
+    });
+
+    it('prints no progress when stderr is not a terminal and --progress is not given', async () => {
+      for (let i = 0; i < 150; i++) api.add(liveObject('Pod', { namespace: 'quiet', name: `p-${i}`, containers: [{ name: 'a', image: 'nginx:1.27' }] }));
+      const run = await pullfix(['audit', '-n', 'quiet'], env);
+      expect(run.stderr).to.equal('pullfix: no findings in 151 objects (namespace quiet)\n');
+    });
+  });
+
+  describe('--fix', () => {
+    const webPatch = (rv: string): unknown[] => [
+      { op: 'test', path: '/metadata/resourceVersion', value: rv },
+      { op: 'replace', path: '/spec/template/spec/containers/0/imagePullPolicy', value: 'Always' },
+      { op: 'add', path: '/metadata/annotations/pullfix.dev~1changes', value: 'containers[web]: IfNotPresent->Always (policy mutable)' },
+    ];
+
+    it('sends one JSON patch per workload template, only the engine pull-policy ops, and never patches Pods or Jobs', async () => {
+      const rv = (kind: string, name: string): string => api.get(kind, 'shop', name)?.metadata.resourceVersion;
+      const expected = [
+        { path: '/apis/apps/v1/namespaces/shop/deployments/web', body: webPatch(rv('Deployment', 'web')) },
+        {
+          path: '/apis/apps/v1/namespaces/shop/statefulsets/db',
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: rv('StatefulSet', 'db') },
+            { op: 'replace', path: '/spec/template/spec/initContainers/0/imagePullPolicy', value: 'Always' },
+            // Server-side applied: no annotations at all until now.
+            { op: 'add', path: '/metadata/annotations', value: { 'pullfix.dev/changes': 'initContainers[migrate]: IfNotPresent->Always (policy mutable)' } },
+          ],
+        },
+        {
+          path: '/apis/apps/v1/namespaces/shop/daemonsets/agent',
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: rv('DaemonSet', 'agent') },
+            { op: 'replace', path: '/spec/template/spec/containers/0/imagePullPolicy', value: 'Always' },
+            { op: 'add', path: '/metadata/annotations/pullfix.dev~1changes', value: 'containers[agent]: IfNotPresent->Always (pod-level value)' },
+          ],
+        },
+        {
+          path: '/apis/apps/v1/namespaces/shop/replicasets/runner',
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: rv('ReplicaSet', 'runner') },
+            { op: 'replace', path: '/spec/template/spec/containers/0/imagePullPolicy', value: 'Always' },
+            { op: 'add', path: '/metadata/annotations', value: { 'pullfix.dev/changes': 'containers[runner]: IfNotPresent->Always (policy mutable)' } },
+          ],
+        },
+        {
+          path: '/apis/batch/v1/namespaces/shop/cronjobs/report',
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: rv('CronJob', 'report') },
+            { op: 'replace', path: '/spec/jobTemplate/spec/template/spec/containers/0/imagePullPolicy', value: 'Always' },
+            { op: 'add', path: '/metadata/annotations/pullfix.dev~1changes', value: 'containers[report]: IfNotPresent->Always (policy mutable)' },
+          ],
+        },
+        {
+          path: '/api/v1/namespaces/shop/podtemplates/worker',
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: rv('PodTemplate', 'worker') },
+            { op: 'replace', path: '/template/spec/containers/0/imagePullPolicy', value: 'Always' },
+            { op: 'add', path: '/metadata/annotations/pullfix.dev~1changes', value: 'containers[worker]: IfNotPresent->Always (policy mutable)' },
+          ],
+        },
+      ];
+      const run = await pullfix(['audit', '--fix'], env);
+      expect(api.patches().map((p) => ({ path: p.path, body: p.body }))).to.deep.equal(expected);
+      expect(api.patches().every((p) => p.contentType === 'application/json-patch+json' && Object.keys(p.query).length === 0)).to.equal(true);
+      expect(run.stdout).to.equal(SHOP_TABLE);
+      expect(run.stderr).to.equal(
+        lines(
+          'pullfix: patched Deployment shop/web',
+          'pullfix: patched StatefulSet shop/db',
+          'pullfix: patched DaemonSet shop/agent',
+          'pullfix: patched ReplicaSet shop/runner',
+          'pullfix: patched CronJob shop/report',
+          'pullfix: patched PodTemplate shop/worker',
+          'pullfix: 9 findings in 14 objects (namespace shop), 3 findings left',
+        ),
+      );
+      // The Job, the Pod and the manifest's stray field are left for the user.
+      expect(run.status).to.equal(1);
+      const web = api.get('Deployment', 'shop', 'web');
+      expect(web?.spec.template.spec.containers.map((c: { imagePullPolicy: string }) => c.imagePullPolicy)).to.deep.equal(['Always', 'IfNotPresent']);
+      expect(web?.metadata.generation).to.equal(2);
+    });
+
+    it('finds nothing left to patch on a second run', async () => {
+      await pullfix(['audit', '--fix'], env);
+      const before = api.patches().length;
+      const run = await pullfix(['audit', '-o', 'json'], env);
+      expect(api.patches().length).to.equal(before);
+      expect(JSON.parse(run.stdout).findings.map((f: { kind: string; name: string }) => `${f.kind}/${f.name}`)).to.deep.equal([
+        'DaemonSet/agent',
+        'Job/migrate-once',
+        'Pod/debug',
+      ]);
+    });
+
+    it('exits 0 when every finding was patched', async () => {
+      const run = await pullfix(['audit', '-n', 'kube-system', '--fix'], env);
+      expect(run.status).to.equal(0);
+      expect(api.patches().map((p) => p.path)).to.deep.equal(['/apis/apps/v1/namespaces/kube-system/deployments/coredns']);
+    });
+
+    it('--dry-run sends the same patches with dryRun=All and changes nothing', async () => {
+      const before = structuredClone(api.get('Deployment', 'shop', 'web'));
+      const run = await pullfix(['audit', '--fix', '--dry-run', '-o', 'json'], env);
+      expect(api.patches()).to.have.length(6);
+      expect(api.patches().every((p) => p.query.dryRun === 'All')).to.equal(true);
+      expect(api.patches()[0]?.body).to.deep.equal(webPatch(before?.metadata.resourceVersion));
+      expect(api.get('Deployment', 'shop', 'web')).to.deep.equal(before);
+      const report = JSON.parse(run.stdout);
+      expect(report.patches[0]).to.deep.include({ namespace: 'shop', kind: 'Deployment', name: 'web', dryRun: true, outcome: 'patched' });
+      // Nothing was changed, so every finding is still there.
+      expect(run.status).to.equal(1);
+    });
+
+    it('refuses --dry-run without --fix', async () => {
+      const run = await pullfix(['audit', '--dry-run'], env);
+      expect(run).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: --dry-run goes with --fix: it sends the patches with dryRun=All\n' });
+      expect(api.requests).to.deep.equal([]);
+    });
+
+    it('reports a forbidden patch with the permission it needs, patches the rest, and exits 2', async () => {
+      api.deny({ verb: 'patch', plural: 'cronjobs', namespace: 'shop' });
+      const run = await pullfix(['audit', '--fix'], env);
+      expect(run.status).to.equal(2);
+      expect(run.stderr).to.include('pullfix: not patched: forbidden: cannot patch cronjobs.batch report in namespace shop (needs patch on cronjobs.batch)\n');
+      expect(run.stderr).to.include('pullfix: patched PodTemplate shop/worker\n');
+    });
+
+    it('does not patch an object that changed since it was read (the resourceVersion test fails)', async () => {
+      api.onPatch = (kind, namespace, name) => {
+        if (kind === 'Deployment') api.touch(kind, namespace, name);
+      };
+      const run = await pullfix(['audit', '--fix'], env);
+      expect(run.stderr).to.include('pullfix: not patched: conflict: deployments.apps web in namespace shop changed since it was read; run the audit again\n');
+      expect(run.stderr).to.include('pullfix: patched StatefulSet shop/db\n');
+      expect(api.get('Deployment', 'shop', 'web')?.spec.template.spec.containers[0].imagePullPolicy).to.equal('IfNotPresent');
+      expect(run.status).to.equal(2);
+    });
+  });
+
+  describe('errors', () => {
+    it('names the missing permission when a list is forbidden (a real 403 Status) and exits 2', async () => {
+      api.deny({ verb: 'list', plural: 'deployments', namespace: 'shop' });
+      const run = await pullfix(['audit', '-n', 'shop'], env);
+      expect(run).to.deep.equal({
+        status: 2,
+        stdout: '',
+        stderr: 'pullfix: forbidden: cannot list deployments.apps in namespace shop (needs get/list on deployments.apps)\n',
+      });
+    });
+
+    it('names the cluster-wide permission for --all-namespaces', async () => {
+      api.deny({ verb: 'list', plural: 'pods' });
+      const run = await pullfix(['audit', '-A'], env);
+      expect(run.status).to.equal(2);
+      expect(run.stderr).to.equal('pullfix: forbidden: cannot list pods in all namespaces (needs get/list on pods, cluster-wide)\n');
+    });
+
+    it('says when Namespaces cannot be listed', async () => {
+      api.deny({ verb: 'list', plural: 'namespaces' });
+      const run = await pullfix(['audit'], env);
+      expect(run.status).to.equal(2);
+      expect(run.stderr).to.equal('pullfix: forbidden: cannot list namespaces (needs get/list on namespaces)\n');
+    });
+
+    it('says when the API server cannot be reached (connection refused) and exits 2', async () => {
+      const port = await freePort();
+      const run = await pullfix(['audit'], { KUBECONFIG: api.writeKubeconfig(dir, { server: `http://127.0.0.1:${port}` }) });
+      expect(run).to.deep.equal({
+        status: 2,
+        stdout: '',
+        stderr: `pullfix: cannot reach the Kubernetes API at http://127.0.0.1:${port}: connection refused (ECONNREFUSED)\n`,
+      });
+    });
+
+    it('says when the namespace does not exist', async () => {
+      const run = await pullfix(['audit', '-n', 'nope'], env);
+      expect(run).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: namespace "nope" not found\n' });
+    });
+
+    it('refuses an unknown output format before calling the API server', async () => {
+      const run = await pullfix(['audit', '-o', 'yaml'], env);
+      expect(run).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: -o "yaml": expected table or json\n' });
+      expect(api.requests).to.deep.equal([]);
+    });
+  });
+});
+
+/** A port nothing listens on: bound once, then released. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
