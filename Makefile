@@ -10,6 +10,8 @@ HEALTH_PORT ?= 8080
 all: build
 
 include mk/cluster.mk
+include mk/soak.mk
+include mk/bench.mk
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -57,7 +57,11 @@ export function registerServe(program: Command): void {
       // Loaded here, not at the top: `pullfix fix` should not pay for the server and the
       // Kubernetes client at every start.
       const [{ pino }, { startServer }] = await Promise.all([import('pino'), import('../server/server.js')]);
-      const logger = pino({ name: 'pullfix', level: flags.logLevel, base: { name: 'pullfix' } });
+      // `app`, not pino's usual `name`: the per-request line carries the object's `name`
+      // (SPEC §6), and two `name` keys in one JSON line are read differently by each collector.
+      // Synchronous writes: with pino's asynchronous default, the exit after a drain could
+      // drop or reorder the last requests' lines (its exit flush overtakes a write in progress).
+      const logger = pino({ level: flags.logLevel, base: { app: 'pullfix' } }, pino.destination({ dest: 1, sync: true }));
       const namespaces = await namespaceSource(flags, logger);
       const server = await startServer({
         ...(flags.config ? { configFile: flags.config } : {}),

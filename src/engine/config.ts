@@ -39,11 +39,19 @@ function oneOf<T extends string>(values: readonly T[], value: unknown): value is
   return typeof value === 'string' && (values as readonly string[]).includes(value);
 }
 
+// A group holding `+`, `*` or `{n,}` that is itself repeated: the shape of catastrophic
+// backtracking. JavaScript regular expressions backtrack, and the pattern runs on every
+// admission, so one namespace annotation like `(a+)+b` could stall the webhook for all.
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
+
 /**
  * Compiles a mutable-tag pattern, or explains why it cannot be used. The pattern is anchored
  * at both ends whatever the author wrote, so `dev` matches the tag `dev` and not `devops`.
  */
 export function compileTagPattern(pattern: string): RegExp | string {
+  if (NESTED_QUANTIFIER.test(pattern)) {
+    return 'a pattern with a quantified group that itself holds a quantifier (such as (a+)+), which can take exponential time; rewrite it without nesting';
+  }
   try {
     return new RegExp(`^(?:${pattern})$`);
   } catch (err) {

@@ -202,7 +202,15 @@ function freshRecordedStray(object: unknown, oldObject: unknown): string | undef
   return readRecordedStray(object, CHANGES_ANNOTATION);
 }
 
-/** Applies a plan to a deep copy and diffs the copy against the original. */
+/**
+ * Applies a plan to a copy and diffs the copy against the original. The copy is made on
+ * write: only the objects on the way to a change (the pod spec and its ancestors, the changed
+ * container lists and containers, metadata and its annotations) are copied, and everything else
+ * is shared with the original. `compare` skips a shared subtree at once (it is the same object),
+ * so the patch is the one a deep copy would give, without copying and walking the whole object
+ * (its managed fields and last-applied annotation are most of it). `mutated` shares those
+ * untouched parts with the input, as it is the input itself when nothing changes.
+ */
 function applyPlan(
   object: JsonObject,
   podSpecPath: readonly string[],
@@ -211,16 +219,29 @@ function applyPlan(
   summary: string,
   annotate: boolean,
 ): { mutated: JsonObject; patch: PatchOperation[] } {
-  const mutated = structuredClone(object);
-  const podSpec = getPath(mutated, podSpecPath) as JsonObject;
+  const mutated: JsonObject = { ...object };
+  // The caller found an object at every step of the path (getPath), so each step is copied.
+  let podSpec = mutated;
+  for (const segment of podSpecPath) {
+    const copy: JsonObject = { ...(podSpec[segment] as JsonObject) };
+    podSpec[segment] = copy;
+    podSpec = copy;
+  }
+  const copiedLists = new Set<ContainerList>();
   for (const change of changes) {
+    if (!copiedLists.has(change.list)) {
+      podSpec[change.list] = [...(podSpec[change.list] as JsonObject[])];
+      copiedLists.add(change.list);
+    }
     const list = podSpec[change.list] as JsonObject[];
-    (list[change.index] as JsonObject).imagePullPolicy = change.to;
+    list[change.index] = { ...(list[change.index] as JsonObject), imagePullPolicy: change.to };
   }
   if (removeStray) delete podSpec.imagePullPolicy;
   if (annotate && isObject(mutated.metadata)) {
-    const metadata = mutated.metadata;
-    if (metadata.annotations === undefined) metadata.annotations = {};
+    const metadata: JsonObject = { ...mutated.metadata };
+    mutated.metadata = metadata;
+    if (metadata.annotations === undefined || metadata.annotations === null) metadata.annotations = {};
+    else if (isObject(metadata.annotations)) metadata.annotations = { ...metadata.annotations };
     if (isObject(metadata.annotations)) metadata.annotations[CHANGES_ANNOTATION] = summary;
   }
   return { mutated, patch: compare(object, mutated) };

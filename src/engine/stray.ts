@@ -50,7 +50,9 @@ export function readStray(podSpec: unknown, lastAppliedPodSpec: unknown, recorde
   return {
     ...(read.value ? { value: read.value } : {}),
     // An unusable value is left where it is: it does no harm there and nothing is lost.
-    removable: objectRead?.value !== undefined,
+    // Removed only when the value in force is usable too: otherwise the user's record and the
+    // object disagree and the object's field is left for them to see.
+    removable: objectRead?.value !== undefined && read.value !== undefined,
     problems: read.problem ? [read.problem] : [],
   };
 }

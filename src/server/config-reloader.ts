@@ -20,7 +20,12 @@ export class ConfigReloader {
 
   /** Loads the file now; a bad file at start is an error for the caller (ConfigError). */
   constructor(private readonly options: ConfigReloaderOptions) {
-    this.lastText = options.file ? readFileSync(options.file, 'utf8') : undefined;
+    try {
+      this.lastText = options.file ? readFileSync(options.file, 'utf8') : undefined;
+    } catch {
+      // Left to loadConfigFile below, which reports an unreadable file as a ConfigError
+      // naming it (a raw ENOENT here reached `pullfix serve` users as a stack trace).
+    }
     this.engine = createEngine(compileConfig(loadConfigFile(options.file)));
   }
 

@@ -99,7 +99,7 @@ export function createMetrics(parts: ObservedParts): Metrics {
   const certs = () => parts.certificates?.();
   new Gauge({
     name: 'pullfix_certificate_reloads',
-    help: 'Serving certificate pairs loaded since start, the first included.',
+    help: 'Serving certificate pairs reloaded since start (the pair loaded at start not counted).',
     registers: [registry],
     collect() {
       this.set(certs()?.stats.reloads ?? 0);

@@ -3,6 +3,7 @@
 import https from 'node:https';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { createAdmissionHandler } from '../admission/handler.js';
 import type { NamespaceSource } from '../cluster/namespace-source.js';
@@ -51,6 +52,9 @@ function close(server: http.Server | https.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** How long a keep-alive connection must stay idle during shutdown before it is closed. */
+const IDLE_CLOSE_DELAY_MS = 1000;
+
 /** Starts everything; rejects (ConfigError, CertificateError, ...) when a part cannot start. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { logger, namespaces } = options;
@@ -69,9 +73,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const handler = createAdmissionHandler({ engine: () => config.current(), namespace: (name) => namespaces.get(name) });
   const app = createApp({ handler, metrics, logger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
-  const server = https.createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }, (req, res) => {
+  // Responses not yet written. A request already in flight when shutdown starts must also
+  // answer `connection: close`: Node keeps its connection alive otherwise, and server.close()
+  // then waits for the keep-alive timeout (or shutdownTimeoutMs) before it returns.
+  const unanswered = new Set<http.ServerResponse>();
+  const tlsOptions = { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' } as const;
+  // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval
+  // (30 s by default), and gives a TLS handshake 120 s: a client that trickles its headers or
+  // never finishes the handshake held a socket for 40 s or 120 s, not the 10 s set below.
+  const server = https.createServer({ ...tlsOptions, handshakeTimeout: 10_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
     // While draining, tell keep-alive clients (the API server) to reconnect elsewhere.
     if (shuttingDown) res.setHeader('connection', 'close');
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
     app(req, res);
   });
   // The API server keeps connections alive between calls; idle ones are closed by it first
@@ -106,13 +120,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let stopping: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     shuttingDown = true;
+    for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
     const timeout = options.shutdownTimeoutMs ?? 20_000;
-    const closed = close(server);
-    server.closeIdleConnections();
+    // Stop accepting, but not with server.close(): since Node 19 that also destroys every idle
+    // keep-alive connection at once, and under load an "idle" one often holds the client's
+    // next request, sent but not yet read. The API server then gets a reset for a call pullfix
+    // never saw: a failed webhook call, which enforce.pullfix.dev (failurePolicy Fail) turns
+    // into a refused request. Busy connections are closed instead by the `connection: close`
+    // of their next answer; those still idle after a pause are closed then.
+    const closed = new Promise<void>((resolve) => tls.Server.prototype.close.call(server, () => resolve()));
+    const idle = setTimeout(() => server.closeIdleConnections(), Math.min(IDLE_CLOSE_DELAY_MS, timeout));
     const deadline = setTimeout(() => server.closeAllConnections(), timeout);
+    idle.unref();
     deadline.unref();
     await closed;
+    clearTimeout(idle);
     clearTimeout(deadline);
+    server.close(); // the listener and every connection are gone: this only stops Node's timeout checks
     certificates.stop();
     config.stop();
     await namespaces.stop();

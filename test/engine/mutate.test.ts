@@ -408,3 +408,33 @@ describe('engine: reinvocation', () => {
     });
   }
 });
+
+describe('engine: found by fuzzing', () => {
+  it('a usable in-object stray with an unusable last-applied one is left in place, with the warning', () => {
+    const review = loadReview('cloneset-stray.json');
+    review.request.object.metadata.annotations = {
+      'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ spec: { template: { spec: { imagePullPolicy: 'sometimes' } } } }),
+    };
+    const result = runEngine(review, { config: { podTemplates: [{ group: 'apps.kruise.io', kind: 'CloneSet', path: '/spec/template/spec' }] } });
+    expect(result.patch).to.deep.equal([]);
+    expect(result.warnings).to.deep.equal(['pullfix: pod-level imagePullPolicy "sometimes" is not Always, IfNotPresent or Never; ignored']);
+  });
+
+  it('annotations: null is treated as absent, so the note is written and reinvocation is stable', () => {
+    const review = podReview([{ name: 'app', image: 'example.com/app:dev', imagePullPolicy: 'IfNotPresent' }]);
+    review.request.object.metadata.annotations = null;
+    review.request.object.spec.imagePullPolicy = 'Never';
+    const labels = { 'pullfix.dev/mutable': 'Always' };
+    const first = runEngine(review, { labels });
+    expect((first.mutated as any).metadata.annotations['pullfix.dev/changes']).to.equal(first.summary);
+    review.request.object = first.mutated as any;
+    expect(runEngine(review, { labels }).patch).to.deep.equal([]);
+  });
+
+  it('a namespace pattern that could backtrack exponentially is ignored with a warning', () => {
+    const review = podReview([{ name: 'app', image: `example.com/app:${'a'.repeat(40)}`, imagePullPolicy: 'IfNotPresent' }]);
+    const result = runEngine(review, { labels: { 'pullfix.dev/mutable': 'Always' }, annotations: { 'pullfix.dev/mutable-tags': '(a+)+b' } });
+    expect(result.changes).to.deep.equal([]);
+    expect(result.warnings[0]).to.match(/^pullfix: namespace team-a annotation pullfix.dev\/mutable-tags is a pattern with a quantified group/);
+  });
+});
