@@ -1,12 +1,11 @@
 // Namespaces from a file, for clusters where the webhook may not list Namespaces and for
 // local runs: whatever `kubectl get ns -o yaml` (or `-o json`) prints, a v1 List or
 // NamespaceList, multi-document YAML, or a single Namespace.
-import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { type Document, LineCounter, type Node, isMap, isSeq, parseAllDocuments } from 'yaml';
 import type { NamespaceInfo } from '../engine/types.js';
+import { watchFiles } from '../util/watch-files.js';
 import { type NamespaceSource, type NamespaceSourceStatus, namespaceInfoFrom } from './namespace-source.js';
 
 /** A namespace file that cannot be used: where (file, line, item) and what is wrong. */
@@ -107,7 +106,6 @@ function namespaceFrom(item: unknown, bad: (path: string[], problem: string) => 
 }
 
 // Coalesces the burst of events one write (or a ConfigMap symlink swap) causes.
-const SETTLE_MS = 30;
 
 export class FileNamespaceSource implements NamespaceSource {
   private namespaces = new Map<string, NamespaceInfo>();
@@ -118,9 +116,7 @@ export class FileNamespaceSource implements NamespaceSource {
   private lastEventAt: Date | undefined;
   private lastText: string | undefined;
   private rejectedText: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
-  private watcher: FSWatcher | undefined;
+  private stopWatching: (() => void) | undefined;
   private reading: Promise<void> | undefined;
   private readonly logger: Logger | undefined;
   private readonly watchFile: boolean;
@@ -161,11 +157,8 @@ export class FileNamespaceSource implements NamespaceSource {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.timer = this.settleTimer = undefined;
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.stopWatching?.();
+    this.stopWatching = undefined;
     await this.reading;
   }
 
@@ -197,33 +190,13 @@ export class FileNamespaceSource implements NamespaceSource {
   }
 
   private startWatching(): void {
-    this.timer = setInterval(() => this.reload(), this.intervalMs);
-    this.timer.unref();
-    // Watch the directory: editors and ConfigMap volumes replace the file rather than write it.
-    try {
-      this.watcher = watch(dirname(this.file), { persistent: false }, () => this.scheduleReload());
-      this.watcher.on('error', (err) => {
-        this.logger?.warn({ file: this.file, err: err.message }, 'namespace file watch failed; polling only');
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch (err) {
-      this.logger?.warn({ file: this.file, err: (err as Error).message }, 'cannot watch namespace file; polling only');
-    }
-  }
-
-  private scheduleReload(): void {
-    if (!this.timer) return;
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => {
-      this.settleTimer = undefined;
-      this.reload();
-    }, SETTLE_MS);
-    this.settleTimer.unref();
+    this.stopWatching = watchFiles([this.file], { intervalMs: this.intervalMs, logger: this.logger, what: 'namespace file' }, () =>
+      this.reload(),
+    );
   }
 
   private reload(): void {
-    if (this.reading || !this.timer) return;
+    if (this.reading || !this.stopWatching) return;
     this.reading = this.reread().finally(() => (this.reading = undefined));
   }
 
@@ -235,7 +208,7 @@ export class FileNamespaceSource implements NamespaceSource {
       this.refuse(readError(this.file, err), undefined);
       return;
     }
-    if (!this.timer) return; // stopped meanwhile
+    if (!this.stopWatching) return; // stopped meanwhile
     if (text === this.lastText) {
       this.connected = true;
       return;

@@ -3,9 +3,9 @@
 // parses and matches, keep the old pair otherwise. Kubernetes updates a Secret volume by
 // swapping a `..data` symlink in the directory, so the directory is watched, not the file.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { type FSWatcher, readFileSync, watch } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { watchFiles } from '../util/watch-files.js';
 
 export interface CertificatePair {
   cert: Buffer;
@@ -40,8 +40,6 @@ export interface FileCertificateSourceOptions {
   logger?: Logger;
 }
 
-// Coalesces the burst of events one rotation causes (two renames, a symlink swap).
-const SETTLE_MS = 30;
 
 export class FileCertificateSource {
   readonly stats: CertificateSourceStats = { reloads: 0, failures: 0 };
@@ -52,9 +50,7 @@ export class FileCertificateSource {
   private pair: CertificatePair | undefined;
   private rejected: { cert: Buffer; key: Buffer } | undefined;
   private rejectedError: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
-  private watchers: FSWatcher[] = [];
+  private stopWatching: (() => void) | undefined;
   private onChange: ((pair: CertificatePair) => void) | undefined;
 
   constructor(opts: FileCertificateSourceOptions) {
@@ -82,43 +78,14 @@ export class FileCertificateSource {
     if (!this.pair) this.load();
     this.stop();
     this.onChange = onChange;
-    this.timer = setInterval(() => this.check(), this.intervalMs);
-    this.timer.unref();
-    for (const dir of new Set([dirname(this.certFile), dirname(this.keyFile)])) this.watchDir(dir);
+    this.stopWatching = watchFiles([this.certFile, this.keyFile], { intervalMs: this.intervalMs, logger: this.logger, what: 'certificate' }, () =>
+      this.check(),
+    );
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.timer = this.settleTimer = undefined;
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-  }
-
-  private watchDir(dir: string): void {
-    // fs.watch is a hint that makes rotation quick; polling is what guarantees it. Some
-    // filesystems (network, overlay) do not support it, so a failure only loses the hint.
-    try {
-      const watcher = watch(dir, { persistent: false }, () => this.scheduleCheck());
-      watcher.on('error', (err) => {
-        this.logger?.warn({ dir, err: err.message }, 'certificate directory watch failed; polling only');
-        watcher.close();
-        this.watchers = this.watchers.filter((w) => w !== watcher);
-      });
-      this.watchers.push(watcher);
-    } catch (err) {
-      this.logger?.warn({ dir, err: (err as Error).message }, 'cannot watch certificate directory; polling only');
-    }
-  }
-
-  private scheduleCheck(): void {
-    if (!this.timer) return;
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => {
-      this.settleTimer = undefined;
-      this.check();
-    }, SETTLE_MS);
-    this.settleTimer.unref();
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 
   private check(): void {

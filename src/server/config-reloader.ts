@@ -1,10 +1,11 @@
-// Keeps the engine in step with the config file: a ConfigMap update swaps a symlink, which a
-// stat poll sees. A bad new file is refused and the last good engine kept.
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+// Keeps the engine in step with the config file: a ConfigMap update swaps a symlink in the
+// mounted directory, which watchFiles sees. A bad new file is refused and the last good engine kept.
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadConfigFile } from '../config/load-config.js';
 import { compileConfig } from '../engine/config.js';
 import { createEngine, type Engine } from '../engine/mutate.js';
+import { watchFiles } from '../util/watch-files.js';
 
 export interface ConfigReloaderOptions {
   file?: string;
@@ -16,7 +17,8 @@ export interface ConfigReloaderOptions {
 export class ConfigReloader {
   private engine: Engine;
   private lastText: string | undefined;
-  private watching = false;
+  private stopWatching: (() => void) | undefined;
+  private lastReadError: string | undefined;
 
   /** Loads the file now; a bad file at start is an error for the caller (ConfigError). */
   constructor(private readonly options: ConfigReloaderOptions) {
@@ -35,14 +37,14 @@ export class ConfigReloader {
 
   start(): void {
     const { file } = this.options;
-    if (!file || this.watching) return;
-    this.watching = true;
-    watchFile(file, { interval: this.options.intervalMs ?? 2000, persistent: false }, () => this.reload());
+    if (!file || this.stopWatching) return;
+    const { intervalMs = 2000, logger } = this.options;
+    this.stopWatching = watchFiles([file], { intervalMs, ...(logger ? { logger } : {}), what: 'config' }, () => this.reload());
   }
 
   stop(): void {
-    if (this.options.file && this.watching) unwatchFile(this.options.file);
-    this.watching = false;
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 
   /** Re-reads the file; returns whether a new config is in force. */
@@ -53,10 +55,16 @@ export class ConfigReloader {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      logger?.error({ file, error: (err as Error).message }, 'config reload failed; keeping the last good config');
+      // The file is polled: a file that stays missing is one failure, not one per poll.
+      const message = (err as Error).message;
+      if (message === this.lastReadError) return false;
+      this.lastReadError = message;
+      this.lastText = undefined;
+      logger?.error({ file, error: message }, 'config reload failed; keeping the last good config');
       onReload?.('failed', err as Error);
       return false;
     }
+    this.lastReadError = undefined;
     if (text === this.lastText) return false;
     try {
       this.engine = createEngine(compileConfig(loadConfigFile(file)));
