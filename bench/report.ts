@@ -1,0 +1,173 @@
+// The results: their shape in bench/results.json, the targets from the issue, and the
+// markdown printed on stdout.
+import type { Frame, Share } from './profile.js';
+import type { InProcessResult } from './in-process.js';
+import type { LoadRun } from './loadgen.js';
+import type { ServerName } from './processes.js';
+import { SHAPES } from './common.js';
+
+export interface ServerShapeResult {
+  /** One entry per round, in order. */
+  throughput: LoadRun[];
+  fixedRate: LoadRun[];
+  /** Server CPU per request during the throughput runs, µs. */
+  cpuUsPerRequest: number[];
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface ServerFigures {
+  readyMs: number;
+  rssMB: number;
+  peakRssMB: number;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+export interface Results {
+  machine: { cpus: number; model: string; node: string; os: string; date: string; loadAverage: { start: number; end: number } };
+  settings: {
+    generator: string;
+    connections: number;
+    durationS: number;
+    warmupS: number;
+    rate: number;
+    rateConnections: number;
+    rounds: number;
+    order: ServerName[];
+  };
+  shapes: Record<string, { label: string; servers: Record<ServerName, ServerShapeResult>; ratios: { vsExpress: number; vsHttps: number } }>;
+  servers: Record<ServerName, ServerFigures>;
+  /** `pullfix serve` with 10,000 namespaces in its --namespaces file. */
+  pullfix10k: ServerFigures & { namespaces: number; rps: number };
+  inProcess: InProcessResult;
+  targets: Target[];
+  profiles: Record<string, Frame[]>;
+  /** Inclusive shares of named parts, for the profile under load. */
+  profileShares: Record<string, Share[]>;
+  elapsedS: number;
+}
+
+export const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / (values.length || 1);
+
+const f0 = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '-');
+const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
+const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
+const mark = (met: boolean): string => (met ? 'met' : '**missed**');
+
+export function evaluateTargets(r: Omit<Results, 'targets' | 'profiles' | 'profileShares' | 'elapsedS'>): Target[] {
+  const targets: Target[] = [];
+  for (const shape of SHAPES) {
+    const s = r.shapes[shape.key];
+    if (!s) continue;
+    targets.push({ name: `throughput ${shape.key} vs bare express`, target: '>= 0.80x', value: `${f2(s.ratios.vsExpress)}x`, met: s.ratios.vsExpress >= 0.8 });
+    targets.push({ name: `throughput ${shape.key} vs bare https`, target: '>= 0.60x', value: `${f2(s.ratios.vsHttps)}x`, met: s.ratios.vsHttps >= 0.6 });
+  }
+  const deploy = r.shapes['deploy-3-stray']?.servers.pullfix;
+  const p99 = deploy ? Math.max(...deploy.fixedRate.map((x) => x.p99Ms)) : Number.NaN;
+  targets.push({ name: `p99 deploy-3-stray at ${r.settings.rate} req/s (worst round)`, target: '<= 2 ms', value: `${f2(p99)} ms`, met: p99 <= 2 });
+  const engine = r.inProcess.shapes['deploy-3-stray']?.engineUs ?? Number.NaN;
+  targets.push({ name: 'engine per deploy-3-stray review', target: '<= 30 µs', value: `${f1(engine)} µs`, met: engine <= 30 });
+  targets.push({
+    name: `RSS after load, ${r.pullfix10k.namespaces} namespaces cached`,
+    target: '<= 100 MB',
+    value: `${f0(r.pullfix10k.rssMB)} MB (peak ${f0(r.pullfix10k.peakRssMB)})`,
+    met: r.pullfix10k.rssMB <= 100,
+  });
+  targets.push({ name: 'ready (/readyz 200) after start, example namespaces', target: '<= 1 s', value: `${f0(r.servers.pullfix.readyMs)} ms`, met: r.servers.pullfix.readyMs <= 1000 });
+  targets.push({
+    name: `ready after start, ${r.pullfix10k.namespaces} namespaces`,
+    target: '<= 1 s',
+    value: `${f0(r.pullfix10k.readyMs)} ms`,
+    met: r.pullfix10k.readyMs <= 1000,
+  });
+  return targets;
+}
+
+export function markdown(r: Results): string {
+  const out: string[] = [];
+  const m = r.machine;
+  const s = r.settings;
+  out.push(`## pullfix benchmark — ${m.date}`);
+  out.push('');
+  out.push(
+    `Machine: ${m.cpus} cores (${m.model}), Node ${m.node}, ${m.os}; 1-minute load average ${f2(m.loadAverage.start)} at the start, ${f2(m.loadAverage.end)} at the end (above ~2, other processes shared the cores). ` +
+      `Load: ${s.generator} over TLS keep-alive, ${s.connections} connections, ${s.durationS} s per run after ${s.warmupS} s warm-up; fixed rate ${s.rate} req/s over ${s.rateConnections} connections; ` +
+      `${s.rounds} rounds, servers alternated (${s.order.join(' ')}, then ${[...s.order].reverse().join(' ')}). Figures are the mean of the rounds; the p99 target takes the worst round.`,
+  );
+  if (s.generator === 'autocannon') {
+    out.push('');
+    out.push("Note: autocannon's fixed rate sends each second's quota per connection back to back, so the fixed-rate latencies are those of bursts (install h2load for evenly spaced requests).");
+  }
+  out.push('');
+  out.push('### Throughput (req/s) and latency at a fixed rate');
+  out.push('');
+  out.push(`| shape | pullfix | bare express | bare https | pullfix / express | pullfix / https | p50 / p99 ms at ${s.rate}/s: pullfix | express | https | server CPU µs/req: pullfix | express | https |`);
+  out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const shape of SHAPES) {
+    const row = r.shapes[shape.key];
+    if (!row) continue;
+    const sv = row.servers;
+    const lat = (x: ServerShapeResult): string => `${f2(x.p50Ms)} / ${f2(x.p99Ms)}`;
+    const cpu = (x: ServerShapeResult): string => f0(mean(x.cpuUsPerRequest));
+    out.push(
+      `| ${shape.label} | ${f0(sv.pullfix.rps)} | ${f0(sv.express.rps)} | ${f0(sv.https.rps)} | ${f2(row.ratios.vsExpress)} | ${f2(row.ratios.vsHttps)} | ${lat(sv.pullfix)} | ${lat(sv.express)} | ${lat(sv.https)} | ${cpu(sv.pullfix)} | ${cpu(sv.express)} | ${cpu(sv.https)} |`,
+    );
+  }
+  out.push('');
+  out.push('### In process (tinybench, mean µs per review)');
+  out.push('');
+  out.push('| shape | engine | admission handler | JSON.parse + handler + JSON.stringify | bare floor: JSON.parse + JSON.stringify | patch ops |');
+  out.push('|---|--:|--:|--:|--:|--:|');
+  for (const shape of SHAPES) {
+    const x = r.inProcess.shapes[shape.key];
+    if (!x) continue;
+    out.push(`| ${shape.label} | ${f1(x.engineUs)} | ${f1(x.handlerUs)} | ${f1(x.requestUs)} | ${f1(x.floorUs)} | ${x.patchOps} |`);
+  }
+  out.push('');
+  const ns = r.inProcess.namespaces;
+  out.push(`Namespace cache, ${ns.count} namespaces (${f1(ns.fileBytes / 1024 / 1024)} MB YAML file): load ${f0(ns.loadMs)} ms, heap kept ${f1(ns.retainedHeapMB)} MB, process peak RSS while loading ${f0(ns.peakRssMB)} MB, lookup ${f0(ns.lookupNs)} ns, policy resolution ${f2(ns.resolveUs)} µs.`);
+  out.push('');
+  out.push('### Servers');
+  out.push('');
+  out.push('| server | ready after start | RSS after load | peak RSS |');
+  out.push('|---|--:|--:|--:|');
+  for (const name of ['pullfix', 'express', 'https'] as const) {
+    const x = r.servers[name];
+    out.push(`| ${name === 'pullfix' ? 'pullfix serve (examples/namespaces.yaml)' : `bare ${name}`} | ${f0(x.readyMs)} ms | ${f0(x.rssMB)} MB | ${f0(x.peakRssMB)} MB |`);
+  }
+  const p = r.pullfix10k;
+  out.push(`| pullfix serve (${p.namespaces} namespaces, ${f0(p.rps)} req/s deploy-3-stray load) | ${f0(p.readyMs)} ms | ${f0(p.rssMB)} MB | ${f0(p.peakRssMB)} MB |`);
+  out.push('');
+  out.push('### Targets');
+  out.push('');
+  out.push('| target | wanted | measured | |');
+  out.push('|---|---|---|---|');
+  for (const t of r.targets) out.push(`| ${t.name} | ${t.target} | ${t.value} | ${mark(t.met)} |`);
+  for (const [name, frames] of Object.entries(r.profiles)) {
+    out.push('');
+    out.push(`### Profile: ${name} (node --cpu-prof, top frames by self time)`);
+    out.push('');
+    out.push('| self % | self ms | frame |');
+    out.push('|--:|--:|---|');
+    for (const fr of frames) out.push(`| ${f1(fr.selfPct)} | ${f0(fr.selfMs)} | \`${fr.frame}\` |`);
+    const shares = r.profileShares[name];
+    if (shares) {
+      out.push('');
+      out.push('Where the time goes, inclusive (parts nest, so shares overlap):');
+      out.push('');
+      out.push('| part | % of busy time |');
+      out.push('|---|--:|');
+      for (const sh of shares) out.push(`| ${sh.group} | ${f1(sh.pct)} |`);
+    }
+  }
+  out.push('');
+  out.push(`Total ${f0(r.elapsedS)} s.`);
+  return out.join('\n');
+}
