@@ -1,14 +1,9 @@
+import { UserError } from '../util/user-error.js';
 import { KubeApiError, KubeUnreachableError } from './kube-api.js';
 
 /** A failure `pullfix audit` reports alone, exiting 2: the audit could not be completed. */
-export class AuditError extends Error {
+export class AuditError extends UserError {
   override readonly name = 'AuditError';
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-  }
 }
 
 /** What was being done when a call failed, in the words of RBAC. */

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { AuditError } from '../audit/audit-error.js';
 import { UsageError } from './errors.js';
 
 interface AuditFlags {
@@ -39,19 +38,14 @@ export function registerAudit(program: Command): void {
       if (kc.getCurrentCluster()?.name === 'cluster' && kc.getCurrentCluster()?.server === 'http://localhost:8080' && !process.env.KUBECONFIG) {
         throw new UsageError('no cluster to audit: set KUBECONFIG, create ~/.kube/config, or run pullfix in a cluster');
       }
-      try {
-        process.exitCode = await runAudit(
-          flags,
-          {
-            stdout: (text) => void process.stdout.write(text),
-            stderr: (text) => void process.stderr.write(text),
-            stderrIsTTY: process.stderr.isTTY === true,
-          },
-          kc,
-        );
-      } catch (err) {
-        if (err instanceof AuditError) throw new UsageError(err.message, err.exitCode);
-        throw err;
-      }
+      process.exitCode = await runAudit(
+        flags,
+        {
+          stdout: (text) => void process.stdout.write(text),
+          stderr: (text) => void process.stderr.write(text),
+          stderrIsTTY: process.stderr.isTTY === true,
+        },
+        kc,
+      );
     });
 }

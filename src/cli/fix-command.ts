@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FixError } from '../fix/fix-error.js';
 import { runFix } from '../fix/run-fix.js';
-import { UsageError } from './errors.js';
 
 interface FixFlags {
   write?: boolean;
@@ -27,19 +25,14 @@ export function registerFix(program: Command): void {
     .option('--policy <class=value>', 'pull policy for an image class, e.g. mutable=Always (repeatable)', collect)
     .option('--mode <mode>', 'off, default or enforce; overrides the config file')
     .action((files: string[], flags: FixFlags) => {
-      try {
-        process.exitCode = runFix(
-          { files, write: flags.write, check: flags.check, config: flags.config, mode: flags.mode, policies: flags.policy ?? [] },
-          {
-            stdinIsTTY: process.stdin.isTTY === true,
-            readStdin: () => readFileSync(0, 'utf8'),
-            stdout: (text) => void process.stdout.write(text),
-            stderr: (text) => void process.stderr.write(text),
-          },
-        );
-      } catch (err) {
-        if (err instanceof FixError) throw new UsageError(err.message, err.exitCode);
-        throw err;
-      }
+      process.exitCode = runFix(
+        { files, write: flags.write, check: flags.check, config: flags.config, mode: flags.mode, policies: flags.policy ?? [] },
+        {
+          stdinIsTTY: process.stdin.isTTY === true,
+          readStdin: () => readFileSync(0, 'utf8'),
+          stdout: (text) => void process.stdout.write(text),
+          stderr: (text) => void process.stderr.write(text),
+        },
+      );
     });
 }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { KrmError } from '../krm/krm-error.js';
 import { runExecPlugin, runKrm } from '../krm/run-krm.js';
 import { UsageError } from './errors.js';
 
@@ -22,15 +21,10 @@ export function registerKrm(program: Command): void {
     .argument('[config-file]', 'exec-plugin form only: the plugin config (a ConfigMap or a PullfixConfig), as kustomize passes it')
     .action((configFile: string | undefined) => {
       if (process.stdin.isTTY) throw new UsageError('pullfix krm reads a ResourceList on standard input (kustomize and kpt send one)');
-      try {
-        const input = readFileSync(0, 'utf8');
-        const { output, diagnostics } =
-          configFile === undefined ? runKrm(input) : runExecPlugin(configFile, readConfigFile(configFile), input);
-        if (diagnostics) process.stderr.write(diagnostics);
-        process.stdout.write(output);
-      } catch (err) {
-        if (err instanceof KrmError) throw new UsageError(err.message, err.exitCode);
-        throw err;
-      }
+      const input = readFileSync(0, 'utf8');
+      const { output, diagnostics } =
+        configFile === undefined ? runKrm(input) : runExecPlugin(configFile, readConfigFile(configFile), input);
+      if (diagnostics) process.stderr.write(diagnostics);
+      process.stdout.write(output);
     });
 }

@@ -1,15 +1,11 @@
+import { UserError } from '../util/user-error.js';
+
 /**
  * A problem with the fix command's input or arguments that the user can act on. The message
  * is printed alone; the command layer turns it into its usage error with the same exit code.
  */
-export class FixError extends Error {
+export class FixError extends UserError {
   override readonly name = 'FixError';
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-  }
 }
 
 /** A position in an input, printed `FILE:LINE:COL: message` so editors can jump to it. */
