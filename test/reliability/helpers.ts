@@ -2,6 +2,7 @@
 // keep-alive HTTPS, verifying SERVICE.NAMESPACE.svc against the caBundle), a bounded load loop,
 // raw TLS for the garbage the API server never sends, and scrapes of the health listener.
 // Everything targets 127.0.0.1; every loop is bounded in count and in time.
+import { SERVICE_NAME, type ReviewReply } from '../helpers/https-client.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { type CertFiles, makeCerts, removeDir } from '../helpers/certs.js';
 import { loadReview, repoPath, type Review } from '../helpers/fixtures.js';
 
 /** The name the API server verifies (SPEC §8); make-dev-certs.sh puts it in the SANs. */
-export const SERVICE_NAME = 'pullfix.pullfix-system.svc';
+export { SERVICE_NAME };
 export const HOST = '127.0.0.1';
 
 // ---------------------------------------------------------------------------------------
@@ -131,18 +132,8 @@ export function reviewWithUid(uid: string = randomUUID(), template: Review = TEM
   return JSON.stringify({ ...template, request: { ...template.request, uid } });
 }
 
-export interface AnsweredReview {
-  apiVersion: string;
-  kind: string;
-  response: {
-    uid: string;
-    allowed: boolean;
-    patchType?: string;
-    patch?: string;
-    warnings?: string[];
-    auditAnnotations?: Record<string, string>;
-  };
-}
+/** An AdmissionReview as pullfix answers it: the shape the server tests read too. */
+export type AnsweredReview = ReviewReply;
 
 /**
  * Checks a 200 answer the way the API server reads it; returns the decoded patch. Throws
