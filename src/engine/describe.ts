@@ -17,12 +17,14 @@ const LIST_WORDS = {
   containers: 'container',
   initContainers: 'init container',
   ephemeralContainers: 'ephemeral container',
+  volumes: 'image volume',
 } as const;
 
 const LIST_KEYS = {
   containers: 'containers',
   initContainers: 'initContainers',
   ephemeralContainers: 'ephemeralContainers',
+  volumes: 'volumes',
 } as const;
 
 function because(change: ContainerChange): string {

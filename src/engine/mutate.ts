@@ -14,7 +14,7 @@ import { kindTable, ruleFor, type KindRule, type Operation } from './kinds.js';
 import { CHANGES_ANNOTATION, IGNORE_LABEL, type EffectivePolicy } from './namespace-policy.js';
 import { readStray, type Stray } from './stray.js';
 import type { CompiledConfig } from './config.js';
-import type { ImageClass, JsonObject, PullPolicy } from './types.js';
+import type { ContainerList, ImageClass, JsonObject, PullPolicy } from './types.js';
 import { formatWarning, summarise, warningFor } from './describe.js';
 
 const { compare } = fjp;
@@ -25,7 +25,7 @@ const { compare } = fjp;
  */
 export type Source = 'admission' | 'manifest';
 
-export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
+export type { ContainerList } from './types.js';
 
 export interface MutationRequest {
   group: string;

@@ -38,3 +38,17 @@ export interface NamespaceInfo {
 }
 
 export type JsonObject = { [key: string]: unknown };
+
+/**
+ * The lists of a pod spec whose entries pull an image: containers, init containers (native
+ * sidecars included), ephemeral containers and image volumes (SPEC §2).
+ */
+export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';
+
+/** Where an entry keeps its image and pull policy: image volumes nest both under `image`. */
+export const ENTRY_FIELDS: Readonly<Record<ContainerList, { image: readonly string[]; pullPolicy: readonly string[] }>> = {
+  containers: { image: ['image'], pullPolicy: ['imagePullPolicy'] },
+  initContainers: { image: ['image'], pullPolicy: ['imagePullPolicy'] },
+  ephemeralContainers: { image: ['image'], pullPolicy: ['imagePullPolicy'] },
+  volumes: { image: ['image', 'reference'], pullPolicy: ['image', 'pullPolicy'] },
+};
