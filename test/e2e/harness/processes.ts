@@ -28,6 +28,15 @@ export interface Started {
   alive(): boolean;
 }
 
+/** Sends `sig` to `pid`; a process that exited a moment ago is not an error. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
 /** Starts `command`, its stdout and stderr appended to `logFile`. */
 export function startProcess(name: string, command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): Started {
   const fd = openSync(logFile, 'a');
@@ -61,9 +70,9 @@ export function startProcess(name: string, command: string, args: string[], logF
     alive: () => !done,
     async stop(graceMs = 10_000): Promise<void> {
       if (done) return;
-      process.kill(pid, 'SIGTERM');
+      signal(pid, 'SIGTERM');
       const timer = setTimeout(() => {
-        if (!done) process.kill(pid, 'SIGKILL');
+        if (!done) signal(pid, 'SIGKILL');
       }, graceMs);
       await exited;
       clearTimeout(timer);
@@ -85,13 +94,7 @@ export function tail(logFile: string, lines = 20): string {
  * synchronous, so it works in an `exit` handler.
  */
 export function killAllStarted(): void {
-  for (const pid of running.keys()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const pid of running.keys()) signal(pid, 'SIGKILL');
   running.clear();
   if (process.env.PULLFIX_E2E_KEEP !== '1') for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
   workDirs.clear();
