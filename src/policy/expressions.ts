@@ -16,7 +16,7 @@ export interface NamedExpression {
 }
 
 const KIND_KEY = `request.kind.group + '/' + request.kind.kind`;
-const EPHEMERAL = `request.subResource == 'ephemeralcontainers'`;
+const EPHEMERAL = `request.?subResource.orValue('') == 'ephemeralcontainers'`;
 /** The lists whose entries pull an image; ephemeral containers only through their subresource. */
 const TEMPLATE_LISTS: readonly ContainerList[] = ['containers', 'initContainers', 'volumes'];
 const ALL_LISTS: readonly ContainerList[] = [...TEMPLATE_LISTS, 'ephemeralContainers'];
@@ -113,7 +113,7 @@ export function variables(config: PullfixConfig, kinds: readonly HandledKind[]):
 
 /**
  * SPEC §4's explicitness test for one entry, the rules CEL can see: 2 (an Apply manager owns
- * the field, or owns the entry without it), 3 (changed in this update), 5 (the object has a
+ * the field), 3 (changed in this update), 5 (the object has a
  * last-applied configuration, which a match condition has made sure leaves the field out),
  * 6 (the image changed and the value was the old image's default) and 7 (not the default).
  */
@@ -125,7 +125,6 @@ function explicit(list: ContainerList, entry: string, current: string, info: str
   return (
     `${current} == '' ? false` +
     ` : variables.appliedSpecs.exists(s, ${ownsField}.hasValue()) ? true` +
-    ` : variables.appliedSpecs.exists(s, ${owned}.hasValue()) ? false` +
     ` : ${bind(
       'olds',
       `${listOf('variables.oldSpec', list)}.filter(o, o.?name.orValue('') == ${entry}.?name.orValue(''))`,
@@ -151,7 +150,7 @@ function target(config: PullfixConfig, list: ContainerList, entry: string): stri
         'p',
         'variables.policies[inf[0]]',
         `variables.mode == 'enforce' && p != '' ? p` +
-          ` : ${explicit(list, entry, current, 'inf')} ? ''` +
+          ` : (${explicit(list, entry, current, 'inf')}) ? ''` +
           // Row 5, the API server's default, can only differ from the value on UPDATE.
           ` : p != '' ? p : ${current} == '' ? '' : inf[1]`,
       )}`,

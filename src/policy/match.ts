@@ -96,8 +96,8 @@ export function handledRequestCondition(kinds: readonly HandledKind[]): string {
   if (createOnly.length) parts.push(`(request.operation == 'CREATE' && ${key} in ${celStringList(createOnly)})`);
   if (updateOnly.length) parts.push(`(request.operation == 'UPDATE' && ${key} in ${celStringList(updateOnly)})`);
   return (
-    `request.subResource == 'ephemeralcontainers' ? (${key} == '/Pod' && request.operation == 'UPDATE')` +
-    ` : request.subResource == '' && (${parts.join(' || ')})`
+    `request.?subResource.orValue('') == 'ephemeralcontainers' ? (${key} == '/Pod' && request.operation == 'UPDATE')` +
+    ` : request.?subResource.orValue('') == '' && (${parts.join(' || ')})`
   );
 }
 
