@@ -21,10 +21,10 @@ export interface PolicyOptions {
 
 /** The MutatingAdmissionPolicy and MutatingAdmissionPolicyBinding for a config, as plain objects. */
 export function buildPolicy(config: PullfixConfig, options: PolicyOptions): [Record<string, unknown>, Record<string, unknown>] {
-  // Validates the config patterns exactly as the webhook would (throws ConfigError).
+  // Validates the config patterns exactly as the webhook would (throws ConfigError): mutableTags
+  // must compile as RE2, as CEL's `matches` needs.
   compileConfig(config);
   const where = options.configFile ?? '(config)';
-  checkRe2Compatible(config.mutableTags, `${where}: mutableTags`);
   config.exemptImages.forEach((glob, i) => checkRe2Compatible(glob, `${where}: exemptImages[${i}]`));
 
   const kinds = handledKinds(config);

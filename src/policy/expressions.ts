@@ -8,7 +8,7 @@ import { ENTRY_FIELDS, IMAGE_CLASSES, PULL_POLICIES, type ContainerList, type Pu
 import { bind, celString, celStringList, jsonPointer, optionalPath } from './cel.js';
 import { imageInfo } from './image-class-cel.js';
 import type { HandledKind } from './match.js';
-import { NESTED_QUANTIFIER_PATTERN, anchored } from './tag-pattern.js';
+import { anchored } from './tag-pattern.js';
 
 export interface NamedExpression {
   name: string;
@@ -90,12 +90,12 @@ export function variables(config: PullfixConfig, kinds: readonly HandledKind[]):
     { name: 'mode', expression: labelOver(MODE_LABEL, ['default', 'enforce'], config.mode) },
     { name: 'policies', expression: `{${classPolicies.join(', ')}}` },
     {
-      // The namespace's pattern replaces the config's; one the webhook refuses is ignored here too.
+      // The namespace's pattern replaces the config's (anchored, as the engine matches it).
       name: 'tagPattern',
       expression: bind(
         'a',
         annotation,
-        `a.hasValue() && !a.value().matches(${celString(NESTED_QUANTIFIER_PATTERN)}) ? '^(?:' + a.value() + ')$' : ${celString(anchored(config.mutableTags))}`,
+        `a.hasValue() ? '^(?:' + a.value() + ')$' : ${celString(anchored(config.mutableTags))}`,
       ),
     },
     {

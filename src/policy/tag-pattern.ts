@@ -1,13 +1,8 @@
-// Mutable-tag patterns as the API server will run them. The webhook compiles patterns with
-// JavaScript's engine after refusing nested quantifiers (src/engine/config.ts); the policy
-// hands them to CEL's `matches`, which is RE2. The refusal rule is repeated here in RE2 so that
-// a namespace annotation the webhook ignores is ignored by the policy too.
+// Mutable-tag patterns as the API server will run them. The webhook matches patterns with RE2
+// semantics (src/engine/tag-pattern.ts); the policy hands them to CEL's `matches`, which is
+// RE2 too, so both take the same patterns and agree on what they match.
 
 import { UserError } from '../util/user-error.js';
-
-/** The engine's refusal rule (config.ts NESTED_QUANTIFIER), as RE2 source. */
-export const NESTED_QUANTIFIER_PATTERN =
-  '\\((?:[^()\\\\]|\\\\.)*(?:[+*]|\\{\\d+,\\d*\\})(?:[^()\\\\]|\\\\.)*\\)(?:[+*]|\\{\\d+,\\d*\\})';
 
 // JavaScript constructs RE2 does not have; a config pattern using one cannot be handed to CEL.
 const NOT_IN_RE2: readonly [RegExp, string][] = [

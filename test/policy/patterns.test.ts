@@ -1,21 +1,11 @@
 // The RE2 patterns the policy hands to CEL, held to the engine's own decisions. JavaScript and
 // RE2 agree on every construct these patterns use, so the JavaScript reading stands for RE2's.
 import { expect } from 'chai';
-import { compileTagPattern } from '../../src/engine/config.js';
 import { parseImageReference } from '../../src/engine/image-reference.js';
 import { celString, jsonPointer, optionalPath } from '../../src/policy/cel.js';
 import { REFERENCE_PATTERN } from '../../src/policy/image-class-cel.js';
-import { NESTED_QUANTIFIER_PATTERN } from '../../src/policy/tag-pattern.js';
 
 describe('pullfix policy: patterns and CEL text', () => {
-  const patterns = ['(a+)+b', '(a*)*', '(x{2,})+', '(ab)+', 'a+b+', '(latest|main)', '\\(a+\\)+', '(a\\)+)+', '^(v[0-9]+)*$', '(?:a|b+){3,}'];
-  for (const p of patterns) {
-    it(`refuses ${p} exactly when the engine does`, () => {
-      const engineRefuses = String(compileTagPattern(p)).includes('quantified group');
-      expect(new RegExp(NESTED_QUANTIFIER_PATTERN).test(p)).to.equal(engineRefuses);
-    });
-  }
-
   const references = [
     'nginx', 'nginx:1.25', 'library/nginx:latest', 'registry.example:5000/team/app:v1',
     'localhost/app', 'Registry.Example/app', '[::1]:5000/app:dev',
