@@ -4,7 +4,7 @@ import { formatWarning, warningFor } from './describe.js';
 import { readLastApplied, type History } from './explicit.js';
 import { kindTable, ruleFor, type Operation } from './kinds.js';
 import { CHANGES_ANNOTATION, IGNORE_LABEL, type EffectivePolicy } from './namespace-policy.js';
-import { formatNote, parseNote, type Note, type NoteEntry } from './note.js';
+import { formatNote, parseNote, recordedValue, type Note, type NoteEntry } from './note.js';
 import { controllerOwned, getPath, isObject } from './objects.js';
 import { planEntries, type ContainerChange, type Source } from './plan.js';
 import { readStray } from './stray.js';
@@ -173,7 +173,8 @@ export function createEngine(config: CompiledConfig): Engine {
     // The stray value pullfix removed earlier, from its own note on the object: once the field
     // is gone (from a schemaless custom resource) the note is all a reinvocation, or the next
     // update, sees of it, and every call must reach the same answer.
-    const recordedStray = source === 'admission' ? parseNote(getPath(object, ['metadata', 'annotations', CHANGES_ANNOTATION])).strayRemoved : undefined;
+    const sentNote = source === 'admission' ? parseNote(getPath(object, ['metadata', 'annotations', CHANGES_ANNOTATION])) : undefined;
+    const recordedStray = sentNote?.strayRemoved;
     const stray = ephemeral ? undefined : readStray(podSpec, history.lastAppliedPodSpec, recordedStray);
     const plan = planEntries({
       policy,
@@ -191,7 +192,11 @@ export function createEngine(config: CompiledConfig): Engine {
     const strayRemoved = removeStray ? stray?.value : undefined;
 
     const warnings = [...namespaceWarnings, ...(stray?.problems ?? []).map(formatWarning), ...plan.warnings];
-    if (plan.changes.length === 0 && !removeStray) {
+    // Adopted values need a note only where neither the old object's note nor the one sent
+    // (pullfix's own, on a reinvocation) records them already.
+    const recorded = (note: Note | undefined, a: ContainerChange): boolean => note !== undefined && recordedValue(note, a.list, a.name) === a.to;
+    const adopted = patchable ? plan.adopted.filter((a) => !recorded(history.oldNote, a) && !recorded(sentNote, a)) : [];
+    if (plan.changes.length === 0 && !removeStray && adopted.length === 0) {
       return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     }
     if (!patchable) {
@@ -199,13 +204,15 @@ export function createEngine(config: CompiledConfig): Engine {
       return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     }
     warnings.push(...warningFor(plan.changes, strayRemoved, '').map(formatWarning));
-    const summary = formatNote({ entries: plan.changes, ...(strayRemoved ? { strayRemoved } : {}) });
+    const summary = formatNote({ entries: [...plan.changes, ...adopted], ...(strayRemoved ? { strayRemoved } : {}) });
     // The note keeps what pullfix removed earlier while that value is still the one in force.
     const noteStray = strayRemoved ?? (stray?.recorded ? stray.value : undefined);
     const note = source === 'admission'
-      ? (after: JsonObject): string => formatNote(nextNote(plan.changes, history.oldNote, after, noteStray))
+      ? (after: JsonObject): string => formatNote(nextNote([...plan.changes, ...adopted], history.oldNote, after, noteStray))
       : undefined;
     const { mutated, patch } = applyPlan(object, rule.podSpecPath, plan.changes, removeStray, note);
+    // Only the note could change, and it already says this (a reinvocation): nothing to send.
+    if (patch.length === 0) return { patch, mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     return { patch, mutated, changes: plan.changes, strayRemoved: removeStray, warnings, summary };
   }
 

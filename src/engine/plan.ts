@@ -68,6 +68,13 @@ export interface PlanInput {
 
 export interface Plan {
   changes: ContainerChange[];
+  /**
+   * Entries whose value pullfix decided and found already in place, although it is not what
+   * defaulting gives this image (a value carried over from the old image that the class policy
+   * wants too). Nothing changes, but the note must record them: otherwise the next update reads
+   * the value as the user's (rule 7) and keeps it after the policy that chose it is gone.
+   */
+  adopted: ContainerChange[];
   warnings: string[];
 }
 
@@ -97,6 +104,7 @@ export function planEntries(input: PlanInput): Plan {
   const { policy } = input;
   const mode = policy.mode === 'enforce' ? 'enforce' : 'default';
   const changes: ContainerChange[] = [];
+  const adopted: ContainerChange[] = [];
   const warnings: string[] = [];
 
   for (const { list, index, entry } of pullingEntries(input.podSpec, input.ephemeral ? EPHEMERAL_LISTS : POD_LISTS)) {
@@ -115,17 +123,18 @@ export function planEntries(input: PlanInput): Plan {
     const explicit = explicitIn(input, list, name, entry, image);
     const apiDefault = typeof current === 'string' ? defaultPullPolicy(image) : undefined;
     const decision = decide(mode, explicit, input.stray, policy.policies[imageClass], apiDefault);
-    if (decision.target && decision.target !== current) {
-      changes.push({
-        list,
-        index,
-        name,
-        ...(typeof current === 'string' ? { from: current } : {}),
-        to: decision.target,
-        reason: decision.reason ?? 'policy',
-        imageClass,
-      });
-    }
+    if (!decision.target) continue;
+    const change: ContainerChange = {
+      list,
+      index,
+      name,
+      ...(typeof current === 'string' ? { from: current } : {}),
+      to: decision.target,
+      reason: decision.reason ?? 'policy',
+      imageClass,
+    };
+    if (decision.target !== current) changes.push(change);
+    else if (input.source === 'admission' && !explicit && current !== apiDefault) adopted.push(change);
   }
-  return { changes, warnings };
+  return { changes, adopted, warnings };
 }

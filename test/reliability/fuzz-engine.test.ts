@@ -1,4 +1,4 @@
-// Issue item 1, first half: the admission handler and engine, fuzzed with fast-check. Whatever
+// The admission handler and engine, fuzzed with fast-check. Whatever
 // review arrives, the handler answers it (allowed, same uid) or refuses it as a bad request
 // (400, never a crash); every patch applies and keeps the engine's invariants; a second call
 // on the patched object gives no patch; the input is never modified.
