@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import {
   clone,
   deployment,
+  describeCertManager,
   describeSafety,
   one,
   parseObjects,
@@ -123,55 +124,7 @@ describe('manifests (kubectl kustomize)', function () {
   }
 
   describe('manifests/overlays/cert-manager', function () {
-    const dir = 'manifests/overlays/cert-manager';
-    type Cert = KObject & {
-      spec: { secretName: string; isCA?: boolean; dnsNames?: string[]; usages?: string[]; issuerRef: { name: string; kind: string; group?: string } };
-    };
-
-    it('chains a self-signed Issuer, a CA Certificate and a CA Issuer', function () {
-      const objects = objectsOf(dir);
-      for (const o of objects.filter((x) => x.apiVersion.startsWith('cert-manager.io/'))) {
-        expect(o.apiVersion, `${o.kind} ${o.metadata.name}`).to.equal('cert-manager.io/v1');
-        expect(['Issuer', 'Certificate'], `${o.kind} ${o.metadata.name}`).to.include(o.kind);
-      }
-      const selfSigned = one(objects, 'Issuer', 'pullfix-selfsigned');
-      expect(selfSigned['spec']).to.deep.equal({ selfSigned: {} });
-      const ca = one<Cert>(objects, 'Certificate', 'pullfix-ca');
-      expect(ca.spec.isCA).to.equal(true);
-      expect(ca.spec.issuerRef).to.deep.include({ kind: 'Issuer', name: 'pullfix-selfsigned' });
-      const caIssuer = one(objects, 'Issuer', 'pullfix-ca');
-      expect(caIssuer['spec']).to.deep.equal({ ca: { secretName: ca.spec.secretName } });
-    });
-
-    it('issues the serving certificate into Secret pullfix-tls with the Service names, for server auth', function () {
-      const objects = objectsOf(dir);
-      const cert = one<Cert>(objects, 'Certificate', 'pullfix-serving-cert');
-      expect(cert.spec.issuerRef).to.deep.include({ kind: 'Issuer', name: 'pullfix-ca' });
-      expect(cert.spec.isCA ?? false).to.equal(false);
-      expect(cert.spec.secretName).to.equal('pullfix-tls');
-      expect(cert.spec.dnsNames).to.have.members([
-        'pullfix',
-        'pullfix.pullfix-system',
-        'pullfix.pullfix-system.svc',
-        'pullfix.pullfix-system.svc.cluster.local',
-      ]);
-      expect(cert.spec.usages).to.include('server auth');
-      expect(cert.spec.usages).to.not.include('client auth');
-      // The pods mount the Secret this Certificate writes.
-      const volumes = deployment(objects).spec.template.spec.volumes ?? [];
-      expect(volumes.map((v) => v.secret?.secretName)).to.include(cert.spec.secretName);
-    });
-
-    it('has cert-manager inject the CA into the webhook configuration', function () {
-      const objects = objectsOf(dir);
-      const cert = one<Cert>(objects, 'Certificate', 'pullfix-serving-cert');
-      expect(webhookConfiguration(objects).metadata.annotations?.['cert-manager.io/inject-ca-from']).to.equal(
-        `${cert.metadata.namespace ?? ''}/${cert.metadata.name}`,
-      );
-      expect(webhookConfiguration(objects).metadata.annotations?.['cert-manager.io/inject-ca-from']).to.equal(
-        'pullfix-system/pullfix-serving-cert',
-      );
-    });
+    describeCertManager(() => objectsOf('manifests/overlays/cert-manager'));
   });
 
   describe('overlays change only what they are for', function () {

@@ -135,8 +135,11 @@ export function deployment(objects: KObject[]): Deployment {
   return one<Deployment>(objects, 'Deployment', 'pullfix');
 }
 
+/** The one MutatingWebhookConfiguration (named after the release in a chart install). */
 export function webhookConfiguration(objects: KObject[]): WebhookConfiguration {
-  return one<WebhookConfiguration>(objects, 'MutatingWebhookConfiguration', 'pullfix');
+  const found = all(objects, 'MutatingWebhookConfiguration');
+  expect(found, 'MutatingWebhookConfiguration').to.have.length(1);
+  return found[0] as WebhookConfiguration;
 }
 
 export function webhook(objects: KObject[], name: string): Webhook {
@@ -184,7 +187,6 @@ export function reached(objects: KObject[], namespace: string, nsLabels: Record<
 export function clone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
-
 
 // ---------------------------------------------------------------------------
 // Expected values from SPEC sections 3, 5 and 8.
@@ -297,6 +299,7 @@ export function describeSafety(objects: () => KObject[], options: SafetyOptions)
 
   describe('MutatingWebhookConfiguration pullfix', function () {
     it('has the two webhooks of SPEC section 8, in order', function () {
+      expect(webhookConfiguration(objects()).metadata.name).to.equal('pullfix');
       expect(webhookConfiguration(objects()).webhooks.map((w) => w.name)).to.deep.equal([
         'default.pullfix.dev',
         'enforce.pullfix.dev',
@@ -581,5 +584,60 @@ export function describeSafety(objects: () => KObject[], options: SafetyOptions)
     // Every rule names its ports: nothing else is open.
     for (const r of [...spec.ingress, ...spec.egress]) expect(r.ports ?? []).to.not.have.length(0);
   });
+}
 
+/**
+ * The certificate chain of a cert-manager install: a self-signed Issuer, a CA, a CA Issuer
+ * and the serving certificate in Secret pullfix-tls, whose CA the injector copies into the
+ * webhooks (the kustomize overlay and the chart's certificates.mode=cert-manager).
+ */
+export function describeCertManager(rendered: () => KObject[]): void {
+  type Cert = KObject & {
+    spec: { secretName: string; isCA?: boolean; dnsNames?: string[]; usages?: string[]; issuerRef: { name: string; kind: string; group?: string } };
+  };
+
+  it('chains a self-signed Issuer, a CA Certificate and a CA Issuer', function () {
+    const objects = rendered();
+    for (const o of objects.filter((x) => x.apiVersion.startsWith('cert-manager.io/'))) {
+      expect(o.apiVersion, `${o.kind} ${o.metadata.name}`).to.equal('cert-manager.io/v1');
+      expect(['Issuer', 'Certificate'], `${o.kind} ${o.metadata.name}`).to.include(o.kind);
+    }
+    const selfSigned = one(objects, 'Issuer', 'pullfix-selfsigned');
+    expect(selfSigned['spec']).to.deep.equal({ selfSigned: {} });
+    const ca = one<Cert>(objects, 'Certificate', 'pullfix-ca');
+    expect(ca.spec.isCA).to.equal(true);
+    expect(ca.spec.issuerRef).to.deep.include({ kind: 'Issuer', name: 'pullfix-selfsigned' });
+    const caIssuer = one(objects, 'Issuer', 'pullfix-ca');
+    expect(caIssuer['spec']).to.deep.equal({ ca: { secretName: ca.spec.secretName } });
+  });
+
+  it('issues the serving certificate into Secret pullfix-tls with the Service names, for server auth', function () {
+    const objects = rendered();
+    const cert = one<Cert>(objects, 'Certificate', 'pullfix-serving-cert');
+    expect(cert.spec.issuerRef).to.deep.include({ kind: 'Issuer', name: 'pullfix-ca' });
+    expect(cert.spec.isCA ?? false).to.equal(false);
+    expect(cert.spec.secretName).to.equal('pullfix-tls');
+    expect(cert.spec.dnsNames).to.have.members([
+      'pullfix',
+      'pullfix.pullfix-system',
+      'pullfix.pullfix-system.svc',
+      'pullfix.pullfix-system.svc.cluster.local',
+    ]);
+    expect(cert.spec.usages).to.include('server auth');
+    expect(cert.spec.usages).to.not.include('client auth');
+    // The pods mount the Secret this Certificate writes.
+    const volumes = deployment(objects).spec.template.spec.volumes ?? [];
+    expect(volumes.map((v) => v.secret?.secretName)).to.include(cert.spec.secretName);
+  });
+
+  it('has cert-manager inject the CA into the webhook configuration', function () {
+    const objects = rendered();
+    const cert = one<Cert>(objects, 'Certificate', 'pullfix-serving-cert');
+    expect(webhookConfiguration(objects).metadata.annotations?.['cert-manager.io/inject-ca-from']).to.equal(
+      `${cert.metadata.namespace ?? ''}/${cert.metadata.name}`,
+    );
+    expect(webhookConfiguration(objects).metadata.annotations?.['cert-manager.io/inject-ca-from']).to.equal(
+      'pullfix-system/pullfix-serving-cert',
+    );
+  });
 }
