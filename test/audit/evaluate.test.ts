@@ -109,8 +109,8 @@ describe('audit: formatTable', () => {
   it('aligns columns three spaces apart, with - for an empty cell and no trailing blanks', () => {
     const base = { namespace: 'ns', kind: 'Pod', apiVersion: 'v1', name: 'p', patchable: false };
     const table = formatTable([
-      { ...base, container: 'a-long-name', current: 'IfNotPresent', wanted: 'Always', reason: 'r1' },
-      { ...base, container: null, current: 'Never', wanted: null, reason: 'r2' },
+      { ...base, container: 'a-long-name', rule: 'namespace-policy', fieldPath: 'spec.containers{a-long-name}.imagePullPolicy', current: 'IfNotPresent', wanted: 'Always', reason: 'r1' },
+      { ...base, container: null, rule: 'pod-level-field', fieldPath: 'spec.imagePullPolicy', current: 'Never', wanted: null, reason: 'r2' },
     ]);
     expect(table).to.equal(
       'NAMESPACE   KIND   NAME   CONTAINER     CURRENT        WANTED   REASON\n' +
