@@ -216,7 +216,7 @@ export const enforceRules: Rule[] = [
 export const notControllerOwned: MatchCondition = {
   name: 'not-controller-owned',
   expression:
-    "request.subResource == 'ephemeralcontainers' || !has(object.metadata.ownerReferences) || " +
+    "(has(request.subResource) && request.subResource == 'ephemeralcontainers') || !has(object.metadata.ownerReferences) || " +
     '!object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller)',
 };
 
