@@ -7,7 +7,7 @@ import { kindTable, ruleFor, type KindRule } from '../engine/kinds.js';
 import type { ContainerList, Engine } from '../engine/mutate.js';
 import type { EffectivePolicy } from '../engine/namespace-policy.js';
 import { ENTRY_FIELDS } from '../engine/types.js';
-import { apiVersionOf, type WorkloadKind } from './workload-kinds.js';
+import { apiVersionOf, immutableReason, type WorkloadKind } from './workload-kinds.js';
 
 /** What a finding is about: a pull policy against the namespace's, or the misplaced pod-level field. */
 export type AuditRule = 'namespace-policy' | 'pod-level-field';
@@ -88,7 +88,8 @@ export function evaluateObject(engine: Engine, kind: WorkloadKind, object: unkno
   const namespace = String(getPath(object, ['metadata', 'namespace']) ?? '');
   const name = String(getPath(object, ['metadata', 'name']) ?? '');
   if (controllerOwned(object)) return { findings: [], patch: [], warnings: [], skipped: 'owned by a controller' };
-  const patchable = kind.immutable === undefined;
+  const immutable = immutableReason(kind);
+  const patchable = immutable === undefined;
   const result = engine.mutate({
     group: kind.group,
     kind: kind.kind,
@@ -100,7 +101,7 @@ export function evaluateObject(engine: Engine, kind: WorkloadKind, object: unkno
     source: 'admission',
   });
   const base = { namespace, kind: kind.kind, apiVersion: apiVersionOf(kind), name };
-  const suffix = kind.immutable ? ` (${kind.immutable})` : '';
+  const suffix = immutable ? ` (${immutable})` : '';
   const podSpecPath = podSpecPathOf(engine, kind);
   const findings: Finding[] = result.changes.map((change) => ({
     ...base,
