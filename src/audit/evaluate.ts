@@ -2,6 +2,7 @@
 // applied again now. Pure: the object and the policy in, findings and the patch out.
 
 import type { Operation as PatchOperation } from 'fast-json-patch';
+import { because } from '../engine/describe.js';
 import { getPath, isObject, readLastApplied } from '../engine/explicit.js';
 import { kindTable, ruleFor, type KindRule } from '../engine/kinds.js';
 import type { ContainerList, Engine } from '../engine/mutate.js';
@@ -45,10 +46,6 @@ export interface Evaluation {
 export function controllerOwned(object: unknown): boolean {
   const refs = getPath(object, ['metadata', 'ownerReferences']);
   return Array.isArray(refs) && refs.some((ref) => isObject(ref) && ref.controller === true);
-}
-
-function because(reason: 'stray' | 'policy', imageClass: string): string {
-  return reason === 'stray' ? 'moved from pod level' : `namespace policy for ${imageClass} images`;
 }
 
 /** The pod-level `imagePullPolicy` kept in kubectl's last-applied annotation, if any. */
@@ -111,7 +108,7 @@ export function evaluateObject(engine: Engine, kind: WorkloadKind, object: unkno
     fieldPath: entryFieldPath(podSpecPath ?? [], change.list, change.name),
     current: change.from ?? null,
     wanted: change.to,
-    reason: because(change.reason, change.imageClass) + suffix,
+    reason: because(change) + suffix,
     patchable,
   }));
 
