@@ -2,11 +2,19 @@
 // output in a log file, stopped by PID, and killed on the way out whatever happens, so a run
 // never leaves one behind. Plus the bounded waits everything else is built on.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 
 /** Every child still running, by PID: what the exit handlers kill. */
 const running = new Map<number, ChildProcess>();
+/** Working directories the exit handlers remove (unless PULLFIX_E2E_KEEP=1). */
+const workDirs = new Set<string>();
+
+/** Removes `dir` on exit or SIGINT/SIGTERM if nothing removed it before; forget() when it is gone. */
+export function removeOnExit(dir: string): { forget(): void } {
+  workDirs.add(dir);
+  return { forget: () => void workDirs.delete(dir) };
+}
 
 export interface Started {
   name: string;
@@ -72,7 +80,10 @@ export function tail(logFile: string, lines = 20): string {
   }
 }
 
-/** SIGKILL for every child still running; synchronous, so it works in an `exit` handler. */
+/**
+ * SIGKILL for every child still running, then removes the registered working directories;
+ * synchronous, so it works in an `exit` handler.
+ */
 export function killAllStarted(): void {
   for (const pid of running.keys()) {
     try {
@@ -82,6 +93,8 @@ export function killAllStarted(): void {
     }
   }
   running.clear();
+  if (process.env.PULLFIX_E2E_KEEP !== '1') for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+  workDirs.clear();
 }
 
 let exitHandlersInstalled = false;
