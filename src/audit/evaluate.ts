@@ -3,10 +3,11 @@
 
 import type { Operation as PatchOperation } from 'fast-json-patch';
 import { because } from '../engine/describe.js';
-import { getPath, isObject, readLastApplied } from '../engine/explicit.js';
+import { readLastApplied } from '../engine/explicit.js';
 import { kindTable, ruleFor, type KindRule } from '../engine/kinds.js';
 import type { ContainerList, Engine } from '../engine/mutate.js';
 import type { EffectivePolicy } from '../engine/namespace-policy.js';
+import { controllerOwned, getPath, isObject } from '../engine/objects.js';
 import { ENTRY_FIELDS } from '../engine/types.js';
 import { apiVersionOf, immutableReason, type WorkloadKind } from './workload-kinds.js';
 
@@ -41,11 +42,6 @@ export interface Evaluation {
   warnings: string[];
   /** Why the object was passed over, when it was. */
   skipped?: string;
-}
-
-export function controllerOwned(object: unknown): boolean {
-  const refs = getPath(object, ['metadata', 'ownerReferences']);
-  return Array.isArray(refs) && refs.some((ref) => isObject(ref) && ref.controller === true);
 }
 
 /** The pod-level `imagePullPolicy` kept in kubectl's last-applied annotation, if any. */

@@ -2,7 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Operation as PatchOperation } from 'fast-json-patch';
 import { loadConfigFile } from '../config/load-config.js';
 import { compileConfig, type CompiledConfig } from '../engine/config.js';
-import { getPath, isObject } from '../engine/explicit.js';
+import { getPath, isObject } from '../engine/objects.js';
 import { createEngine, type Engine } from '../engine/mutate.js';
 import { resolveNamespacePolicy, type EffectivePolicy } from '../engine/namespace-policy.js';
 import type { NamespaceInfo } from '../engine/types.js';
