@@ -4,7 +4,7 @@
 // note can tell a choice from a default.
 
 import { defaultPullPolicy } from './image-reference.js';
-import { recordedValue, type Note } from './note.js';
+import { noteRecords, type Note } from './note.js';
 import { findByName, getPath, isObject } from './objects.js';
 import { ENTRY_FIELDS, type ContainerList, type JsonObject } from './types.js';
 
@@ -97,7 +97,7 @@ export function isExplicit(history: History, list: ContainerList, name: string, 
   // 3. changed in this very request (kubectl patch, kubectl edit): chosen now.
   if (old && oldValue !== current) return true;
   // 4. pullfix set it earlier: its own choice, not the user's.
-  if (history.oldNote && recordedValue(history.oldNote, list, name) === current) return false;
+  if (history.oldNote && noteRecords(history.oldNote, list, name, current)) return false;
   // 5. client-side apply manages this object and its manifest leaves the field out.
   if (history.hasLastApplied) return false;
   // 6. carried over from the old object under a new image: a default for the old image is

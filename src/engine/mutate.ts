@@ -4,7 +4,7 @@ import { formatWarning, warningFor } from './describe.js';
 import { readLastApplied, type History } from './explicit.js';
 import { kindTable, ruleFor, type Operation } from './kinds.js';
 import { CHANGES_ANNOTATION, IGNORE_LABEL, type EffectivePolicy } from './namespace-policy.js';
-import { formatNote, parseNote, recordedValue, type Note, type NoteEntry } from './note.js';
+import { formatNote, parseNote, noteRecords, type Note, type NoteEntry } from './note.js';
 import { controllerOwned, getPath, isObject } from './objects.js';
 import { planEntries, type ContainerChange, type Source } from './plan.js';
 import { readStray } from './stray.js';
@@ -194,7 +194,7 @@ export function createEngine(config: CompiledConfig): Engine {
     const warnings = [...namespaceWarnings, ...(stray?.problems ?? []).map(formatWarning), ...plan.warnings];
     // Adopted values need a note only where neither the old object's note nor the one sent
     // (pullfix's own, on a reinvocation) records them already.
-    const recorded = (note: Note | undefined, a: ContainerChange): boolean => note !== undefined && recordedValue(note, a.list, a.name) === a.to;
+    const recorded = (note: Note | undefined, a: ContainerChange): boolean => note !== undefined && noteRecords(note, a.list, a.name, a.to);
     const adopted = patchable ? plan.adopted.filter((a) => !recorded(history.oldNote, a) && !recorded(sentNote, a)) : [];
     if (plan.changes.length === 0 && !removeStray && adopted.length === 0) {
       return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };

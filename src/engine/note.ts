@@ -7,7 +7,8 @@
 //   removed pod-level imagePullPolicy V    pullfix removed a stray pod-level field holding V
 // LIST is containers, initContainers, ephemeralContainers or volumes; NAME is written as is when
 // it is a plain name ([A-Za-z0-9._-]+, which every name the API server validates is) and as a
-// JSON string otherwise; FROM is the value before (`unset` when there was none); WHY is
+// JSON string otherwise; FROM is the value before (`unset` when there was none), written the
+// same way; WHY is
 // `pod-level value`, `policy CLASS` or `default for image`.
 
 import { PULL_POLICIES, type ContainerList, type ImageClass, type PullPolicy } from './types.js';
@@ -32,7 +33,7 @@ export interface Note {
 
 const PLAIN_NAME = /^[A-Za-z0-9._-]+$/;
 const STRAY_CLAUSE = 'removed pod-level imagePullPolicy ';
-const ENTRY = /^(containers|initContainers|ephemeralContainers|volumes)\[("(?:[^"\\]|\\.)*"|[A-Za-z0-9._-]+)\]: (\S+)->(Always|IfNotPresent|Never) \((pod-level value|policy (?:mutable|tagged|digest)|default for image)\)$/;
+const ENTRY = /^(containers|initContainers|ephemeralContainers|volumes)\[("(?:[^"\\]|\\.)*"|[A-Za-z0-9._-]+)\]: ("(?:[^"\\]|\\.)*"|[A-Za-z0-9._-]+)->(Always|IfNotPresent|Never) \((pod-level value|policy (?:mutable|tagged|digest)|default for image)\)$/;
 
 function why(entry: NoteEntry): string {
   if (entry.reason === 'stray') return 'pod-level value';
@@ -40,13 +41,23 @@ function why(entry: NoteEntry): string {
   return `policy ${entry.imageClass}`;
 }
 
+/** A name or earlier value as is when plain, else as a JSON string (empty, spaces, quotes). */
 function formatName(name: string): string {
   return PLAIN_NAME.test(name) ? name : JSON.stringify(name);
 }
 
+function parseName(raw: string): string | undefined {
+  if (!raw.startsWith('"')) return raw;
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The note for `note`; '' when it records nothing. */
 export function formatNote(note: Note): string {
-  const parts = note.entries.map((e) => `${e.list}[${formatName(e.name)}]: ${e.from ?? 'unset'}->${e.to} (${why(e)})`);
+  const parts = note.entries.map((e) => `${e.list}[${formatName(e.name)}]: ${e.from === undefined ? 'unset' : formatName(e.from)}->${e.to} (${why(e)})`);
   if (note.strayRemoved) parts.push(STRAY_CLAUSE + note.strayRemoved);
   return parts.join('; ');
 }
@@ -58,18 +69,13 @@ function isPullPolicy(value: string): value is PullPolicy {
 function parseEntry(part: string): NoteEntry | undefined {
   const m = ENTRY.exec(part);
   if (!m) return undefined;
-  const [, list, rawName, from, to, reasonText] = m as unknown as [string, ContainerList, string, string, PullPolicy, string];
-  let name = rawName;
-  if (rawName.startsWith('"')) {
-    try {
-      name = JSON.parse(rawName) as string;
-    } catch {
-      return undefined;
-    }
-  }
+  const [, list, rawName, rawFrom, to, reasonText] = m as unknown as [string, ContainerList, string, string, PullPolicy, string];
+  const name = parseName(rawName);
+  const from = parseName(rawFrom);
+  if (name === undefined || from === undefined) return undefined;
   const reason: ChangeReason = reasonText === 'pod-level value' ? 'stray' : reasonText === 'default for image' ? 'default' : 'policy';
   const imageClass = (reason === 'policy' ? reasonText.slice('policy '.length) : 'tagged') as ImageClass;
-  return { list, name, ...(from === 'unset' ? {} : { from }), to, reason, imageClass };
+  return { list, name, ...(rawFrom === 'unset' ? {} : { from }), to, reason, imageClass };
 }
 
 /**
@@ -94,8 +100,7 @@ export function parseNote(text: unknown): Note {
   return { entries, ...(strayRemoved ? { strayRemoved } : {}) };
 }
 
-/** The value the note says pullfix set on entry `name` of `list`, if it says so. */
-export function recordedValue(note: Note, list: ContainerList, name: string): PullPolicy | undefined {
-  for (const entry of note.entries) if (entry.list === list && entry.name === name) return entry.to;
-  return undefined;
+/** Whether the note says pullfix set entry `name` of `list` to `value`. */
+export function noteRecords(note: Note, list: ContainerList, name: string, value: unknown): boolean {
+  return note.entries.some((entry) => entry.list === list && entry.name === name && entry.to === value);
 }

@@ -240,6 +240,8 @@ describe('reliability: admission over UPDATE histories (fast-check)', function (
             e.image = action.image;
             if (e.list === 'volumes') live.image.reference = action.image;
             else live.image = action.image;
+            // An exempt image keeps whatever it had, which then reads as chosen under the next image (rule 6).
+            if (action.image.startsWith('localhost:5000/') && knowledge.get(keyOf(e)) === 'pure') knowledge.set(keyOf(e), 'unsure');
           } else if (action.type === 'patch-policy') {
             // kubectl patch: the user chooses the value now (rule 3). A pinned entry stays explicit
             // (rules 1 and 2); any other becomes one whose later fate the rules judge from history.
