@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { usePlainEnv } from './plain-env.js';
 import { readStream } from '../fix/read-inputs.js';
 import { runFix } from '../fix/run-fix.js';
 
@@ -25,6 +26,7 @@ export function registerFix(program: Command): void {
     .option('--policy <class=value>', 'pull policy for an image class, e.g. mutable=Always (repeatable)', collect)
     .option('--mode <mode>', 'off, default or enforce; overrides the config file')
     .action(async (files: string[], flags: FixFlags) => {
+      usePlainEnv();
       process.exitCode = await runFix(
         { files, write: flags.write, check: flags.check, config: flags.config, mode: flags.mode, policies: flags.policy ?? [] },
         {

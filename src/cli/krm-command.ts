@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { usePlainEnv } from './plain-env.js';
 import { readStdinInput, readStream } from '../fix/read-inputs.js';
 import { runExecPlugin, runKrm } from '../krm/run-krm.js';
 import { UsageError } from './errors.js';
@@ -21,6 +22,7 @@ export function registerKrm(program: Command): void {
     )
     .argument('[config-file]', 'exec-plugin form only: the plugin config (a ConfigMap or a PullfixConfig), as kustomize passes it')
     .action(async (configFile: string | undefined) => {
+      usePlainEnv();
       if (process.stdin.isTTY) throw new UsageError('pullfix krm reads a ResourceList on standard input (kustomize and kpt send one)');
       // The same reading path as `pullfix fix -`: a stream, any size and pace, UTF-8 checked.
       const input = await readStdinInput(() => readStream(process.stdin));
