@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { LineCounter, type Document } from 'yaml';
+import { LineCounter, visit, type Document } from 'yaml';
 import type { Engine } from '../engine/mutate.js';
 import type { EffectivePolicy } from '../engine/namespace-policy.js';
 import { isObject } from '../engine/explicit.js';
@@ -10,6 +10,7 @@ import { locateObjects } from './locate-objects.js';
 import { documentDiagnostics, documents, helmTemplate, parseAll } from './parse-manifest.js';
 import type { Source } from './pair-edits.js';
 import type { Input } from './read-inputs.js';
+import { walk } from './yaml-nodes.js';
 import { applyTextEdits, CannotEdit, dominantNewline, textEdits, type TextEdit } from './text-edits.js';
 
 /** What fixing needs besides the input: the engine, the policy in force and where its class policies came from. */
@@ -41,6 +42,20 @@ function placeAt(root: unknown, path: readonly string[], value: unknown): unknow
   const last = path[path.length - 1] as string;
   if (isObject(node) || Array.isArray(node)) (node as Record<string, unknown>)[last] = value;
   return root;
+}
+
+/** Where the alias an error names (`Unresolved alias …: name`) is written. */
+function aliasOffset(doc: Document.Parsed, err: unknown): number | undefined {
+  const name = /: (\S+)$/.exec((err as Error).message)?.[1];
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.source !== name || !node.range) return undefined;
+      offset = node.range[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function diagnosticAt(input: Input, lineCounter: LineCounter, offset: number, message: string): Diagnostic {
@@ -90,8 +105,8 @@ export function fixInput(input: Input, context: FixContext): FixOutcome {
     try {
       value = doc.toJS();
     } catch (err) {
-      // An alias with no anchor before it, or alias expansion beyond the parser's limit.
-      diagnostics.push(diagnosticAt(input, lineCounter, doc.range[0], `invalid YAML: ${(err as Error).message}`));
+      // An alias with no anchor before it, or alias expansion beyond the parser's limit: at the alias.
+      diagnostics.push(diagnosticAt(input, lineCounter, aliasOffset(doc, err) ?? doc.range[0], `invalid YAML: ${(err as Error).message}`));
       continue;
     }
     const fixes = fixObjects(context.engine, context.policy, locateObjects([value]));
@@ -109,7 +124,9 @@ export function fixInput(input: Input, context: FixContext): FixOutcome {
     try {
       const docEdits = textEdits(doc, src, ops);
       if (!editsHold(source, from, doc, docEdits, expected)) {
-        throw new CannotEdit(doc.range[0], 'anchors, aliases or merge keys share the values pullfix would change');
+        const first = ops[0] ? walk(doc, ops[0].path.slice(0, -1)).node : undefined;
+        const at = (first as { range?: [number, number, number] } | undefined)?.range?.[0] ?? doc.range[0];
+        throw new CannotEdit(at, 'anchors, aliases or merge keys share the values pullfix would change');
       }
       edits.push(...docEdits);
     } catch (err) {

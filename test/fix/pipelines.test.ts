@@ -185,6 +185,12 @@ describe('pullfix fix and krm in pipelines', function () {
     );
   });
 
+  it('names the line of an alias with no anchor before it', () => {
+    const run = pullfix(['fix', '-'], dir, lines('kind: Pod', 'apiVersion: v1', 'spec:', '  imagePullPolicy: Always', '  containers: *missing'));
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.equal('<stdin>:5:15: invalid YAML: Unresolved alias (the anchor must be set before the alias): missing\n');
+  });
+
   it('resolves merge keys in a container list and adds the policy to the entry itself', () => {
     const input = lines(
       'base: &c',
