@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { usePlainEnv } from './plain-env.js';
+import { usePlainEnv } from '../fix/plain-env.js';
 import { readStream } from '../fix/read-inputs.js';
 import { runFix } from '../fix/run-fix.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { usePlainEnv } from './plain-env.js';
+import { usePlainEnv } from '../fix/plain-env.js';
 import { readStdinInput, readStream } from '../fix/read-inputs.js';
 import { runExecPlugin, runKrm } from '../krm/run-krm.js';
 import { UsageError } from './errors.js';
