@@ -110,7 +110,7 @@ class Locator {
  * patch names containers only), or an image that does not parse (`${REGISTRY}/app:${TAG}`).
  * The engine gives the value only to entries whose image it can classify, so here it is lost.
  */
-function droppedStray(fix: ObjectFix): { list: ContainerList; index: number; message: string }[] {
+export function droppedStray(fix: Pick<ObjectFix, 'object' | 'result' | 'podSpecPath'>): { list: ContainerList; index: number; message: string }[] {
   const podSpec = getPath(fix.object.value, fix.podSpecPath ?? []);
   if (!fix.result.strayRemoved || !isObject(podSpec)) return [];
   const value = JSON.stringify(podSpec.imagePullPolicy);

@@ -134,6 +134,33 @@ describe('fixManifest', () => {
   });
 });
 
+describe('fixInput on JSON', () => {
+  it('edits JSON of any indentation in place: it reads as the engine\'s object, only policy text changes, and fixing again changes nothing', () => {
+    fc.assert(
+      fc.property(manifestArb, fc.constantFrom(0, 2, 4, '\t'), (m, indent) => {
+        const object = parse(render({ ...m, flowContainers: false })) as unknown;
+        let input = JSON.stringify(object, null, indent);
+        if (m.crlf) input = input.replace(/\n/g, '\r\n');
+        const once = fix(input, m);
+        const config = compileConfig({ ...DEFAULT_CONFIG, mode: m.mode, exemptImages: ['localhost:5000/*'], policies: { ...(m.mutable ? { mutable: m.mutable } : {}), ...(m.tagged ? { tagged: m.tagged } : {}) } });
+        const expected = createEngine(config).mutate({
+          group: m.kind === 'Pod' ? '' : 'apps',
+          kind: m.kind,
+          operation: 'CREATE',
+          object,
+          policy: resolveNamespacePolicy(config, undefined),
+          source: 'manifest',
+        }).mutated;
+        expect(JSON.parse(once)).to.deep.equal(expected);
+        expect(fix(once, m)).to.equal(once);
+        const strip = (t: string): string => t.replace(/"imagePullPolicy":\s*"[A-Za-z]+",\s*/g, '').replace(/,\s*"imagePullPolicy":\s*"[A-Za-z]+"/g, '');
+        expect(strip(once)).to.equal(strip(input));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('fixManifest with anchors', () => {
   it('changes an anchored pull policy and the alias that shares it, both in place', () => {
     const m = { mode: 'enforce', tagged: 'Always' } as unknown as ManifestSpec;

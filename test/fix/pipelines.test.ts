@@ -313,6 +313,34 @@ describe('pullfix fix and krm in pipelines', function () {
     expect(run.stdout).to.include('<stdin>:10: container "tmpl": pod-level imagePullPolicy "Always" not given to it (its image does not parse)');
   });
 
+  it('krm gives a warning result for a container the pod-level value does not reach', () => {
+    const input = lines(
+      'apiVersion: config.kubernetes.io/v1',
+      'kind: ResourceList',
+      'items:',
+      '- apiVersion: apps/v1',
+      '  kind: Deployment',
+      '  metadata: {name: web}',
+      '  spec:',
+      '    template:',
+      '      spec:',
+      '        imagePullPolicy: Always',
+      '        containers:',
+      '        - name: web',
+    );
+    const run = pullfix(['krm'], dir, input);
+    expect(run.status).to.equal(0);
+    const results = (parse(run.stdout) as { results: { severity: string; message: string; field?: { path: string } }[] }).results;
+    expect(results.filter((r) => r.severity === 'warning')).to.deep.equal([
+      {
+        message: 'container "web": pod-level imagePullPolicy "Always" not given to it (it has no image); the value is dropped: set it here by hand',
+        severity: 'warning',
+        resourceRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+        field: { path: 'spec.template.spec.containers[0]' },
+      },
+    ]);
+  });
+
   it('fixes extensions/v1beta1 workloads like apps/v1', () => {
     const input = deployment('a').replace('apps/v1', 'extensions/v1beta1');
     const run = pullfix(['fix', '-'], dir, input);
