@@ -135,7 +135,7 @@ export function fixInput(input: Input, context: FixContext): FixOutcome {
     }
   }
   if (diagnostics.length > 0) {
-    const helm = diagnostics.some((d) => d.message.startsWith('invalid YAML')) ? helmTemplate(input, lineCounter) : undefined;
+    const helm = helmTemplate(input, lineCounter, diagnostics.filter((d) => d.message.startsWith('invalid YAML')));
     return { ok: false, diagnostics: helm ? [helm] : diagnostics };
   }
   findings.sort((a, b) => a.line - b.line);

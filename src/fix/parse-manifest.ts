@@ -36,7 +36,14 @@ export function documentDiagnostics(input: Input, doc: Document.Parsed, lineCoun
  * Helm chart templates (`{{ .Values.image }}`) are not YAML until rendered: one clear message
  * instead of one per place the template syntax trips the parser.
  */
-export function helmTemplate(input: Input, lineCounter: LineCounter): Diagnostic | undefined {
+export function helmTemplate(input: Input, lineCounter: LineCounter, errors: readonly Diagnostic[]): Diagnostic | undefined {
+  // Only when the parser tripped on a line with template syntax: `{{ }}` in a string (an
+  // alerting template in a ConfigMap) is valid YAML, and an error elsewhere is an error.
+  const lineText = (line: number): string => {
+    const starts = lineCounter.lineStarts;
+    return input.text.slice(starts[line - 1] ?? 0, starts[line] ?? input.text.length);
+  };
+  if (!errors.some((d) => /\{\{/.test(lineText(d.line)))) return undefined;
   const at = input.text.search(/\{\{-?\s*[-.$a-zA-Z(/"]/);
   if (at < 0) return undefined;
   const pos = lineCounter.linePos(at);

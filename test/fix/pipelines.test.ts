@@ -370,6 +370,12 @@ describe('pullfix fix and krm in pipelines', function () {
     expect(run.stderr).to.equal('<stdin>:4:9: looks like a Helm template: render it first (helm template … | pullfix fix -)\n');
   });
 
+  it('reports a real YAML error as one, even with template syntax in a string elsewhere', () => {
+    const run = pullfix(['fix', '-'], dir, lines('kind: ConfigMap', 'apiVersion: v1', 'data:', '  t: "{{ .Labels.x }}"', '  bad: [1, 2'));
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.match(/^<stdin>:6:1: invalid YAML: /);
+  });
+
   it('edits hand-formatted JSON in place: untouched lines byte for byte', () => {
     const input = [
       '{',
