@@ -29,7 +29,7 @@ export interface Described {
   from?: string;
   to: PullPolicy;
   reason: ChangeReason;
-  imageClass: ImageClass;
+  imageClass?: ImageClass;
 }
 
 /** Why a value was set, for people; `policySource` names where class policies come from. */
