@@ -170,6 +170,32 @@ describe('kubectl kustomize with pullfix as an exec plugin on a large render', f
   });
 });
 
+describe('kpt with pullfix as an exec KRM function on a large package', function () {
+  this.timeout(300_000);
+
+  it('kpt fn eval --exec fixes a 2 MiB package (a ResourceList piped to the function)', function () {
+    const version = run('kpt', ['version']);
+    if (version.missing) {
+      console.log('      skipped: kpt is not installed');
+      this.skip();
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pullfix-kpt-'));
+    try {
+      const count = 500;
+      const resources = bigInstall(count);
+      expect(resources.length).to.be.greaterThan(2 * 1024 * 1024);
+      writeFileSync(path.join(dir, 'install.yaml'), resources);
+      const out = run('kpt', ['fn', 'eval', dir, '--exec', repoPath('examples', 'krm', 'pullfix-krm'), '-o', 'stdout']);
+      expect(out.status, out.stderr).to.equal(0);
+      const list = parse(out.stdout) as Json;
+      expect(list.kind).to.equal('ResourceList');
+      expectBigFixed(list.items, count);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('standalone kustomize with pullfix as an exec KRM function', function () {
   this.timeout(300_000);
   let kustomize = '';
