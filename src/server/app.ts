@@ -1,9 +1,17 @@
 // The HTTP layer for POST /mutate (controller-runtime's http.go): size limit, decode, hand the
 // review to the admission handler, encode. Errors map to responses in one place, below.
+//
+// /mutate is the only hot path, and it skips what costs and gives nothing there: the body is
+// read straight off the stream into one Buffer (no body-parser, no content-type sniffing),
+// parsed once, and the answer is written as pre-serialised text with its length (no res.json,
+// no etag). Everything else goes through express as usual.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { AdmissionHandler, AdmissionOutcome } from '../admission/handler.js';
 import { BadRequestError, HttpError, PayloadTooLargeError } from '../admission/errors.js';
+import { jsonErrorPosition, lineAndColumn } from '../admission/json-position.js';
+import { serialiseReview } from '../admission/response.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -20,9 +28,17 @@ export interface AppOptions {
   bodyLimit?: number;
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 function logOutcome(logger: Logger, outcome: AdmissionOutcome): void {
-  const { request, result, failure } = outcome;
+  const { request, result, failure, namespaceProblems, lookup } = outcome;
   const fields = { uid: request.uid, kind: request.kind, namespace: request.namespace, name: request.name, operation: request.operation };
+  if (namespaceProblems) {
+    for (const problem of namespaceProblems) logger.warn({ namespace: request.namespace, problem }, 'invalid namespace label ignored');
+  }
+  if (lookup === 'failed') {
+    logger.warn({ namespace: request.namespace, uid: request.uid }, 'namespace not in the cache and not readable from the API server; config defaults applied');
+  }
   if (failure) {
     logger.error({ ...fields, err: { message: failure.message, stack: failure.stack } }, 'admission failed; admitted unchanged');
   } else if (result && result.patch.length > 0) {
@@ -31,14 +47,71 @@ function logOutcome(logger: Logger, outcome: AdmissionOutcome): void {
 }
 
 function count(metrics: Metrics, outcome: AdmissionOutcome): string {
-  const { request, result, failure } = outcome;
+  const { request, result, failure, namespaceProblems, lookup } = outcome;
   const status = failure ? 'error' : result && result.patch.length > 0 ? 'patched' : 'allowed';
-  metrics.requests.inc({ kind: request.kind, operation: request.operation, result: status });
+  metrics.record.request(outcome.knownKind, request.operation, status);
   if (result) {
-    for (const change of result.changes) metrics.patches.inc({ reason: change.reason });
-    if (result.strayRemoved) metrics.patches.inc({ reason: 'stray_removed' });
+    for (const change of result.changes) metrics.record.patch(change.reason);
+    if (result.strayRemoved) metrics.record.patch('stray_removed');
   }
+  if (namespaceProblems) metrics.namespaceProblems.inc(namespaceProblems.length);
+  if (lookup) metrics.namespaceLookups.inc({ result: lookup });
   return status;
+}
+
+function writeJson(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * Reads the whole body into one Buffer, refusing it as soon as it passes `limit` (by its
+ * Content-Length when it has one, else while it streams in).
+ */
+function readBody(req: http.IncomingMessage, limit: number, done: (err: Error | undefined, body?: Buffer) => void): void {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume(); // drained, not read: the connection stays usable for the next review
+    done(new PayloadTooLargeError(limit));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  req.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    size += chunk.length;
+    if (size > limit) {
+      failed = true;
+      chunks.length = 0;
+      done(new PayloadTooLargeError(limit));
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.once('end', () => {
+    if (!failed) done(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+  });
+  // The client went away mid-body (the connection reset): a bad request, not a server error.
+  req.once('error', () => {
+    if (failed) return;
+    failed = true;
+    done(new BadRequestError('the request body ended before its declared length (connection closed)'));
+  });
+}
+
+/** JSON.parse's message quotes the body; say where it broke instead (SPEC §6). */
+function parseBody(raw: Buffer): unknown {
+  if (raw.length === 0) throw new BadRequestError('empty body; expected an AdmissionReview');
+  const text = raw.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    const at = jsonErrorPosition(text);
+    const { line, column } = lineAndColumn(text, at);
+    const where = at >= text.length ? `ends early (line ${line}, column ${column})` : `has a syntax error at line ${line}, column ${column} (character ${at + 1})`;
+    throw new BadRequestError(`body is not JSON: it ${where}`);
+  }
 }
 
 export function createApp(options: AppOptions): express.Express {
@@ -48,23 +121,28 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.disable('etag');
 
-  // Any content type: the body is parsed as JSON whatever the header says, so a wrong header
-  // gets the same clear 400 as a wrong body.
-  app.post('/mutate', express.raw({ type: () => true, limit }), (req: Request, res: Response) => {
-    const started = process.hrtime.bigint();
-    const raw: unknown = req.body;
-    if (!Buffer.isBuffer(raw) || raw.length === 0) throw new BadRequestError('empty body; expected an AdmissionReview');
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw new BadRequestError(`body is not JSON: ${(err as Error).message}`);
-    }
-    const outcome = handler.handle(body);
+  function respond(res: Response, outcome: AdmissionOutcome, started: bigint): void {
     const result = count(metrics, outcome);
     logOutcome(logger, outcome);
-    res.status(200).json(outcome.review);
-    metrics.latency.observe({ result }, Number(process.hrtime.bigint() - started) / 1e9);
+    writeJson(res, 200, serialiseReview(outcome.review));
+    metrics.record.latency(result, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  // Any content type: the body is parsed as JSON whatever the header says, so a wrong header
+  // gets the same clear 400 as a wrong body.
+  app.post('/mutate', (req: Request, res: Response, next: NextFunction) => {
+    readBody(req, limit, (err, raw) => {
+      if (err || !raw) return next(err);
+      const started = process.hrtime.bigint();
+      try {
+        const outcome = handler.admit(parseBody(raw));
+        if (!(outcome instanceof Promise)) return respond(res, outcome, started);
+        // A namespace the cache did not know: answered once the API server has (or has not) told.
+        outcome.then((read) => respond(res, read, started)).catch(next);
+      } catch (caught) {
+        next(caught);
+      }
+    });
   });
 
   app.all('/mutate', (_req, res) => {
@@ -79,14 +157,9 @@ export function createApp(options: AppOptions): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let status = 500;
     let message = 'internal error';
-    const type = (err as { type?: string }).type;
     if (err instanceof HttpError) {
       status = err.status;
       message = err.message;
-    } else if (type === 'entity.too.large') {
-      const tooLarge = new PayloadTooLargeError(limit);
-      status = tooLarge.status;
-      message = tooLarge.message;
     } else if (typeof (err as { status?: unknown }).status === 'number' && (err as { status: number }).status < 500) {
       status = (err as { status: number }).status;
       message = (err as Error).message;
@@ -94,9 +167,11 @@ export function createApp(options: AppOptions): express.Express {
       logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'unexpected error');
     }
     const kind = status === 413 ? 'too_large' : status < 500 ? 'bad_request' : 'error';
-    metrics.requests.inc({ kind: '', operation: '', result: kind });
+    metrics.record.request('', '', kind);
     if (status >= 400 && status < 500) logger.warn({ status, path: req.path, error: message }, 'bad request');
-    if (!res.headersSent) res.status(status).json({ error: message, status });
+    // A body refused while it still streams in is read to its end and dropped (bounded by the
+    // server's requestTimeout), so the API server keeps its connection.
+    if (!res.headersSent) writeJson(res, status, JSON.stringify({ error: message, status }));
   });
 
   return app;
