@@ -12,6 +12,7 @@ all: build
 include mk/cluster.mk
 include mk/soak.mk
 include mk/bench.mk
+include mk/e2e.mk
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund

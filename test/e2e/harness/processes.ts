@@ -1,0 +1,144 @@
+// Child processes of the e2e cluster (etcd, kube-apiserver, pullfix serve): started with their
+// output in a log file, stopped by PID, and killed on the way out whatever happens, so a run
+// never leaves one behind. Plus the bounded waits everything else is built on.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+
+/** Every child still running, by PID: what the exit handlers kill. */
+const running = new Map<number, ChildProcess>();
+
+export interface Started {
+  name: string;
+  pid: number;
+  logFile: string;
+  /** Resolves with the exit code (or signal name) once the process is gone. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+  /** True until the process exits. */
+  alive(): boolean;
+}
+
+/** Starts `command`, its stdout and stderr appended to `logFile`. */
+export function startProcess(name: string, command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): Started {
+  const fd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
+  } finally {
+    closeSync(fd);
+  }
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  const pid = child.pid;
+  running.set(pid, child);
+  let done = false;
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      done = true;
+      running.delete(pid);
+      resolve(code ?? signal ?? 'unknown');
+    });
+    child.once('error', () => {
+      done = true;
+      running.delete(pid);
+      resolve('error');
+    });
+  });
+  return {
+    name,
+    pid,
+    logFile,
+    exited,
+    alive: () => !done,
+    async stop(graceMs = 10_000): Promise<void> {
+      if (done) return;
+      process.kill(pid, 'SIGTERM');
+      const timer = setTimeout(() => {
+        if (!done) process.kill(pid, 'SIGKILL');
+      }, graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Last lines of a log file, for error messages. */
+export function tail(logFile: string, lines = 20): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** SIGKILL for every child still running; synchronous, so it works in an `exit` handler. */
+export function killAllStarted(): void {
+  for (const pid of running.keys()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+
+let exitHandlersInstalled = false;
+
+/**
+ * Kills the children on process exit and on SIGINT/SIGTERM (then exits 130/143), so an
+ * interrupted run leaves nothing behind. Installed once.
+ */
+export function installExitHandlers(): void {
+  if (exitHandlersInstalled) return;
+  exitHandlersInstalled = true;
+  process.once('exit', killAllStarted);
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      killAllStarted();
+      process.exit(code);
+    });
+  }
+}
+
+/** A TCP port free on 127.0.0.1 at the time of asking. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  /** Called before each attempt; a rejection ends the wait at once (e.g. the process died). */
+  guard?: () => void;
+}
+
+/**
+ * Calls `attempt` until it returns a value other than undefined, or throws once `timeoutMs`
+ * has passed, naming `what` and the last error seen.
+ */
+export async function waitFor<T>(what: string, attempt: () => Promise<T | undefined>, opts: WaitOptions): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let last = '';
+  for (;;) {
+    opts.guard?.();
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() >= deadline) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+    await sleep(opts.intervalMs ?? 250);
+  }
+}
