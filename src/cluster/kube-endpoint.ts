@@ -102,7 +102,7 @@ export async function kubeconfigEndpoint(kubeconfig: string): Promise<KubeEndpoi
       doc = parse(readOrFail(file, 'kubeconfig').toString('utf8'));
     } catch (err) {
       if (err instanceof KubeConfigError) throw err;
-      throw new KubeConfigError(`kubeconfig ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+      throw new KubeConfigError(`kubeconfig ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]?.replace(/:$/, '')}`);
     }
     return { file, doc: isRecord(doc) ? doc : {} };
   });

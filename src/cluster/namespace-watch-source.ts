@@ -13,8 +13,8 @@ import type { NamespaceInfo } from '../engine/types.js';
 import { KubeStatusError, type KubeClient } from './kube-client.js';
 import { type NamespaceRead, type NamespaceSource, type NamespaceSourceStatus, namespaceInfoFrom, sameNamespaceInfo } from './namespace-source.js';
 
-const LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
-const OBJECT_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+export const LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const OBJECT_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 /** A DNS label (RFC 1123), what the API server accepts as a namespace name. */
 const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -1,10 +1,11 @@
 // The HTTP layer for POST /mutate (controller-runtime's http.go): size limit, decode, hand the
 // review to the admission handler, encode. Errors map to responses in one place, below.
 //
-// /mutate is the only hot path, and it skips what costs and gives nothing there: the body is
-// read straight off the stream into one Buffer (no body-parser, no content-type sniffing),
-// parsed once, and the answer is written as pre-serialised text with its length (no res.json,
-// no etag). Everything else goes through express as usual.
+// /mutate is the only hot path, and it skips what costs and gives nothing there: the HTTPS
+// server hands `POST /mutate` straight to createMutateHandler (express's router, its request
+// and response prototypes and body-parser cost more per review than the engine), the body is
+// read off the stream into one Buffer, parsed once, and the answer written as pre-serialised
+// text with its length. Everything else (404, 405) is the express app.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type http from 'node:http';
 import type { Logger } from 'pino';
@@ -114,36 +115,76 @@ function parseBody(raw: Buffer): unknown {
   }
 }
 
-export function createApp(options: AppOptions): express.Express {
+/** The one place errors become responses. Never allowed: false, never a crash. */
+function errorAnswer(err: unknown, metrics: Metrics, logger: Logger, path: string): { status: number; text: string } {
+  let status = 500;
+  let message = 'internal error';
+  if (err instanceof HttpError) {
+    status = err.status;
+    message = err.message;
+  } else if (typeof (err as { status?: unknown }).status === 'number' && (err as { status: number }).status < 500) {
+    status = (err as { status: number }).status;
+    message = (err as Error).message;
+  } else {
+    logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'unexpected error');
+  }
+  const kind = status === 413 ? 'too_large' : status < 500 ? 'bad_request' : 'error';
+  metrics.record.request('', '', kind);
+  if (status >= 400 && status < 500) logger.warn({ status, path, error: message }, 'bad request');
+  return { status, text: JSON.stringify({ error: message, status }) };
+}
+
+export type MutateHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/**
+ * POST /mutate, whole: read, parse, admit, answer, and map errors. The HTTPS server calls it
+ * directly for `POST /mutate` (the one hot path skips express's router, which costs more than
+ * the engine); createApp mounts the same function, so both answer alike.
+ */
+export function createMutateHandler(options: AppOptions): MutateHandler {
   const { handler, metrics, logger } = options;
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
 
-  function respond(res: Response, outcome: AdmissionOutcome, started: bigint): void {
+  function respond(res: http.ServerResponse, outcome: AdmissionOutcome, started: bigint): void {
     const result = count(metrics, outcome);
     logOutcome(logger, outcome);
     writeJson(res, 200, serialiseReview(outcome.review));
     metrics.record.latency(result, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
+  function fail(res: http.ServerResponse, err: unknown): void {
+    const { status, text } = errorAnswer(err, metrics, logger, '/mutate');
+    // A body refused while it still streams in is read to its end and dropped (bounded by the
+    // server's requestTimeout), so the API server keeps its connection.
+    if (!res.headersSent) writeJson(res, status, text);
+  }
+
   // Any content type: the body is parsed as JSON whatever the header says, so a wrong header
   // gets the same clear 400 as a wrong body.
-  app.post('/mutate', (req: Request, res: Response, next: NextFunction) => {
+  return (req, res) => {
     readBody(req, limit, (err, raw) => {
-      if (err || !raw) return next(err);
+      if (err || !raw) return fail(res, err);
       const started = process.hrtime.bigint();
       try {
         const outcome = handler.admit(parseBody(raw));
         if (!(outcome instanceof Promise)) return respond(res, outcome, started);
         // A namespace the cache did not know: answered once the API server has (or has not) told.
-        outcome.then((read) => respond(res, read, started)).catch(next);
+        outcome.then((read) => respond(res, read, started)).catch((caught: unknown) => fail(res, caught));
       } catch (caught) {
-        next(caught);
+        fail(res, caught);
       }
     });
-  });
+  };
+}
+
+/** Everything but the hot path: 405 and 404 answers, and POST /mutate itself for callers without the fast path. */
+export function createApp(options: AppOptions, mutate: MutateHandler = createMutateHandler(options)): express.Express {
+  const { metrics, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  app.post('/mutate', (req: Request, res: Response) => mutate(req, res));
 
   app.all('/mutate', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'method not allowed; POST an AdmissionReview to /mutate', status: 405 });
@@ -153,25 +194,9 @@ export function createApp(options: AppOptions): express.Express {
     res.status(404).json({ error: 'not found; the webhook listens on POST /mutate', status: 404 });
   });
 
-  // The one place errors become responses. Never allowed: false, never a crash.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    let status = 500;
-    let message = 'internal error';
-    if (err instanceof HttpError) {
-      status = err.status;
-      message = err.message;
-    } else if (typeof (err as { status?: unknown }).status === 'number' && (err as { status: number }).status < 500) {
-      status = (err as { status: number }).status;
-      message = (err as Error).message;
-    } else {
-      logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'unexpected error');
-    }
-    const kind = status === 413 ? 'too_large' : status < 500 ? 'bad_request' : 'error';
-    metrics.record.request('', '', kind);
-    if (status >= 400 && status < 500) logger.warn({ status, path: req.path, error: message }, 'bad request');
-    // A body refused while it still streams in is read to its end and dropped (bounded by the
-    // server's requestTimeout), so the API server keeps its connection.
-    if (!res.headersSent) writeJson(res, status, JSON.stringify({ error: message, status }));
+    const { status, text } = errorAnswer(err, metrics, logger, req.path);
+    if (!res.headersSent) writeJson(res, status, text);
   });
 
   return app;

@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { createAdmissionHandler } from '../admission/handler.js';
 import type { NamespaceSource } from '../cluster/namespace-source.js';
-import { createApp } from './app.js';
+import { createApp, createMutateHandler } from './app.js';
 import { FileCertificateSource } from './certificate-source.js';
 import { ConfigReloader } from './config-reloader.js';
 import { createHealthServer } from './health.js';
@@ -88,7 +88,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     namespace: (name) => namespaces.get(name),
     ...(namespaces.lookup && { lookup: (name: string) => namespaces.lookup!(name) }),
   });
-  const app = createApp({ handler, metrics, logger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
+  const appOptions = { handler, metrics, logger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) };
+  const mutate = createMutateHandler(appOptions);
+  const app = createApp(appOptions, mutate);
   // Responses not yet written. A request already in flight when shutdown starts must also
   // answer `connection: close`: Node keeps its connection alive otherwise, and server.close()
   // then waits for the keep-alive timeout (or shutdownTimeoutMs) before it returns.
@@ -102,7 +104,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (shuttingDown) res.setHeader('connection', 'close');
     unanswered.add(res);
     res.once('close', () => unanswered.delete(res));
-    app(req, res);
+    // The hot path straight to its handler; the rest (404, 405) through express.
+    if (req.method === 'POST' && req.url === '/mutate') mutate(req, res);
+    else app(req, res);
   });
   // The API server keeps connections alive between calls; idle ones are closed by it first
   // (its transport's idle timeout is 90 s), so the server never closes one under a request.
