@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { AdmissionHandler, AdmissionOutcome } from '../admission/handler.js';
-import { BadRequestError, HttpError, PayloadTooLargeError } from '../admission/errors.js';
+import { BadRequestError, HttpError, PayloadTooLargeError, UnsupportedEncodingError } from '../admission/errors.js';
 import { jsonErrorPosition, lineAndColumn } from '../admission/json-position.js';
 import { serialiseReview } from '../admission/response.js';
 import type { Metrics } from './metrics.js';
@@ -70,6 +70,12 @@ function writeJson(res: http.ServerResponse, status: number, text: string): void
  * Content-Length when it has one, else while it streams in).
  */
 function readBody(req: http.IncomingMessage, limit: number, done: (err: Error | undefined, body?: Buffer) => void): void {
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    req.resume();
+    done(new UnsupportedEncodingError(encoding.slice(0, 40)));
+    return;
+  }
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume(); // drained, not read: the connection stays usable for the next review

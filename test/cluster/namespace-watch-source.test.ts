@@ -54,7 +54,7 @@ describe('WatchNamespaceSource', () => {
     });
   });
 
-  it('hands out frozen plain data, not the informer objects', async () => {
+  it('hands out frozen plain data, not the objects parsed from the answers', async () => {
     await source.start();
     const info = source.get('payments');
     expect(Object.isFrozen(info)).to.equal(true);

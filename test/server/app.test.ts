@@ -134,6 +134,13 @@ const BAD: BadCase[] = [
   bad('operation PATCH', post(review((r) => (r.request.operation = 'PATCH'))), 'AdmissionReview request has no valid operation (got "PATCH")'),
   bad('operation in lower case', post(review((r) => (r.request.operation = 'create'))), 'AdmissionReview request has no valid operation (got "create")'),
   bad('no operation', post(review((r) => delete r.request.operation)), 'AdmissionReview request has no valid operation (got undefined)'),
+  {
+    name: 'a gzip-encoded body (never inflated)',
+    request: post(review(), { headers: { 'content-encoding': 'gzip' } }),
+    status: 415,
+    result: 'bad_request',
+    error: 'content-encoding gzip is not accepted; send the AdmissionReview uncompressed',
+  },
   tooLarge('a body one byte over the limit', post(reviewOfSize(LIMIT + 1))),
   tooLarge('a chunked body over the limit (no Content-Length)', post(reviewOfSize(2 * LIMIT), { chunked: true })),
 ];
