@@ -4,8 +4,8 @@ import type { NamespaceSource } from '../cluster/namespace-source.js';
 import { UsageError } from './errors.js';
 import { parsePort } from './options.js';
 
-/** Log lines are written in batches of about this size... */
-const LOG_BUFFER_BYTES = 4096;
+/** Log lines are written in batches of about this size (sonic-boom needs it below its 16 KiB maxWrite)... */
+const LOG_BUFFER_BYTES = 8192;
 /** ...or at least this often. */
 const LOG_FLUSH_MS = 500;
 
