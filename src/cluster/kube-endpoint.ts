@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type https from 'node:https';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { isObject } from '../engine/explicit.js';
 import { UserError } from '../util/user-error.js';
 
 /** A kubeconfig or service account that cannot be used; names the file and the field. */
@@ -71,14 +72,13 @@ export function inClusterEndpoint(dir = SERVICE_ACCOUNT, env: NodeJS.ProcessEnv 
 }
 
 type Json = Record<string, unknown>;
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function named(list: unknown, name: string, field: string, file: string): Json | undefined {
   if (list === undefined || list === null) return undefined;
   if (!Array.isArray(list)) throw new KubeConfigError(`${file}: ${field} is not a list`);
-  const entry = list.find((e) => isRecord(e) && e.name === name) as Json | undefined;
+  const entry = list.find((e) => isObject(e) && e.name === name) as Json | undefined;
   const inner = entry?.[field.slice(0, -1)];
-  return isRecord(inner) ? inner : undefined;
+  return isObject(inner) ? inner : undefined;
 }
 
 /** `X-data` (base64) or `X` (a file, relative to the kubeconfig's directory). */
@@ -104,7 +104,7 @@ export async function kubeconfigEndpoint(kubeconfig: string): Promise<KubeEndpoi
       if (err instanceof KubeConfigError) throw err;
       throw new KubeConfigError(`kubeconfig ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]?.replace(/:$/, '')}`);
     }
-    return { file, doc: isRecord(doc) ? doc : {} };
+    return { file, doc: isObject(doc) ? doc : {} };
   });
   const current = docs.find((d) => typeof d.doc['current-context'] === 'string');
   if (!current) throw new KubeConfigError(`kubeconfig ${files.join(path.delimiter)} has no current-context`);

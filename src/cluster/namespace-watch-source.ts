@@ -9,6 +9,7 @@
 // list again → on any other failure, back off (exponential, with jitter) and retry, keeping
 // the last known namespaces meanwhile.
 import type { Logger } from 'pino';
+import { isObject } from '../engine/explicit.js';
 import type { NamespaceInfo } from '../engine/types.js';
 import { KubeStatusError, type KubeClient } from './kube-client.js';
 import { type NamespaceRead, type NamespaceSource, type NamespaceSourceStatus, namespaceInfoFrom, sameNamespaceInfo } from './namespace-source.js';
@@ -37,8 +38,6 @@ export interface WatchNamespaceSourceOptions {
 class Gone extends Error {}
 class Stopped extends Error {}
 
-type Json = Record<string, unknown>;
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 interface Metadata {
   name?: unknown;
@@ -48,11 +47,11 @@ interface Metadata {
 }
 
 function metadataOf(object: unknown): Metadata | undefined {
-  return isRecord(object) && isRecord(object.metadata) ? (object.metadata as Metadata) : undefined;
+  return isObject(object) && isObject(object.metadata) ? (object.metadata as Metadata) : undefined;
 }
 
 function stringMap(value: unknown): Record<string, string> | undefined {
-  return isRecord(value) ? (value as Record<string, string>) : undefined;
+  return isObject(value) ? (value as Record<string, string>) : undefined;
 }
 
 export class WatchNamespaceSource implements NamespaceSource {
@@ -243,12 +242,12 @@ export class WatchNamespaceSource implements NamespaceSource {
         throw err;
       }
       if (this.stopped) throw new Stopped();
-      if (!isRecord(page) || !Array.isArray(page.items)) throw new Error('list namespaces: the answer is not a list');
+      if (!isObject(page) || !Array.isArray(page.items)) throw new Error('list namespaces: the answer is not a list');
       for (const item of page.items) {
         const info = this.infoFrom(metadataOf(item));
         if (info) next.set(info.name, info);
       }
-      const meta = isRecord(page.metadata) ? page.metadata : {};
+      const meta = isObject(page.metadata) ? page.metadata : {};
       token = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined;
       resourceVersion = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : resourceVersion;
       pages++;
@@ -304,10 +303,10 @@ export class WatchNamespaceSource implements NamespaceSource {
     } catch {
       throw new Error('watch namespaces: an event is not JSON');
     }
-    if (!isRecord(event)) throw new Error('watch namespaces: an event is not an object');
+    if (!isObject(event)) throw new Error('watch namespaces: an event is not an object');
     const { type, object } = event;
     if (type === 'ERROR') {
-      const status = isRecord(object) ? object : {};
+      const status = isObject(object) ? object : {};
       if (status.code === 410) throw new Gone(String(status.message ?? 'Gone'));
       throw new Error(`watch namespaces: ERROR event ${String(status.code ?? '')} ${String(status.message ?? '')}`.trim());
     }
