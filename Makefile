@@ -22,7 +22,7 @@ install: $(NODE_MODULES)
 
 build: install
 	npx tsc -p tsconfig.json
-	chmod +x dist/src/cli/main.js
+	chmod +x dist/src/cli/main.js dist/src/cli/kubectl-pullfix.js
 
 lint: install
 	npx tsc -p tsconfig.json --noEmit

@@ -2,20 +2,29 @@
 // applied again now. Pure: the object and the policy in, findings and the patch out.
 
 import type { Operation as PatchOperation } from 'fast-json-patch';
-import { getPath, isObject, readLastApplied } from '../engine/explicit.js';
+import { because } from '../engine/describe.js';
+import { readLastApplied } from '../engine/explicit.js';
 import { kindTable, ruleFor, type KindRule } from '../engine/kinds.js';
 import type { ContainerList, Engine } from '../engine/mutate.js';
 import type { EffectivePolicy } from '../engine/namespace-policy.js';
-import { apiVersionOf, type WorkloadKind } from './workload-kinds.js';
+import { controllerOwned, getPath, isObject } from '../engine/objects.js';
+import { ENTRY_FIELDS } from '../engine/types.js';
+import { apiVersionOf, immutableReason, type WorkloadKind } from './workload-kinds.js';
+
+/** What a finding is about: a pull policy against the namespace's, or the misplaced pod-level field. */
+export type AuditRule = 'namespace-policy' | 'pod-level-field';
 
 export interface Finding {
   namespace: string;
   kind: string;
   apiVersion: string;
   name: string;
-  /** The container's name; null for a pod-level field. */
+  /** The container's (or image volume's) name; null for a pod-level field. */
   container: string | null;
   containerList?: ContainerList;
+  rule: AuditRule;
+  /** Where the value is, as an ObjectReference fieldPath: `spec.template.spec.containers{web}.imagePullPolicy`. */
+  fieldPath: string;
   /** The policy in the object now (null when it has none). */
   current: string | null;
   /** The policy the webhook would set (null: nothing to set in the cluster). */
@@ -33,15 +42,6 @@ export interface Evaluation {
   warnings: string[];
   /** Why the object was passed over, when it was. */
   skipped?: string;
-}
-
-export function controllerOwned(object: unknown): boolean {
-  const refs = getPath(object, ['metadata', 'ownerReferences']);
-  return Array.isArray(refs) && refs.some((ref) => isObject(ref) && ref.controller === true);
-}
-
-function because(reason: 'stray' | 'policy', imageClass: string): string {
-  return reason === 'stray' ? 'moved from pod level' : `namespace policy for ${imageClass} images`;
 }
 
 /** The pod-level `imagePullPolicy` kept in kubectl's last-applied annotation, if any. */
@@ -62,6 +62,11 @@ function podSpecPathOf(engine: Engine, kind: WorkloadKind): readonly string[] | 
   return ruleFor(table, kind.group, kind.kind)?.podSpecPath;
 }
 
+/** `spec.template.spec.volumes{cache}.image.pullPolicy`: the list's own field names (ENTRY_FIELDS). */
+export function entryFieldPath(podSpecPath: readonly string[], list: ContainerList, name: string): string {
+  return [...podSpecPath, `${list}{${name}}`, ...ENTRY_FIELDS[list].pullPolicy].join('.');
+}
+
 function display(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
@@ -76,7 +81,8 @@ export function evaluateObject(engine: Engine, kind: WorkloadKind, object: unkno
   const namespace = String(getPath(object, ['metadata', 'namespace']) ?? '');
   const name = String(getPath(object, ['metadata', 'name']) ?? '');
   if (controllerOwned(object)) return { findings: [], patch: [], warnings: [], skipped: 'owned by a controller' };
-  const patchable = kind.immutable === undefined;
+  const immutable = immutableReason(kind);
+  const patchable = immutable === undefined;
   const result = engine.mutate({
     group: kind.group,
     kind: kind.kind,
@@ -88,24 +94,28 @@ export function evaluateObject(engine: Engine, kind: WorkloadKind, object: unkno
     source: 'admission',
   });
   const base = { namespace, kind: kind.kind, apiVersion: apiVersionOf(kind), name };
-  const suffix = kind.immutable ? ` (${kind.immutable})` : '';
+  const suffix = immutable ? ` (${immutable})` : '';
+  const podSpecPath = podSpecPathOf(engine, kind);
   const findings: Finding[] = result.changes.map((change) => ({
     ...base,
     container: change.name,
     containerList: change.list,
+    rule: change.reason === 'stray' ? 'pod-level-field' : 'namespace-policy',
+    fieldPath: entryFieldPath(podSpecPath ?? [], change.list, change.name),
     current: change.from ?? null,
     wanted: change.to,
-    reason: because(change.reason, change.imageClass) + suffix,
+    reason: because(change) + suffix,
     patchable,
   }));
 
-  const podSpecPath = podSpecPathOf(engine, kind);
   const stray = result.skipped === undefined && podSpecPath ? lastAppliedStray(object, podSpecPath) : undefined;
   if (stray) {
     // Only the manifest can lose it: the next client-side apply would write it there again.
     findings.push({
       ...base,
       container: null,
+      rule: 'pod-level-field',
+      fieldPath: [...(podSpecPath ?? []), 'imagePullPolicy'].join('.'),
       current: display(stray.value),
       wanted: null,
       reason: 'pod-level imagePullPolicy in the last-applied manifest: fix the manifest (pullfix fix)',

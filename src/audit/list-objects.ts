@@ -1,4 +1,4 @@
-import { getPath, isObject } from '../engine/explicit.js';
+import { getPath, isObject } from '../engine/objects.js';
 import { AuditError, describeFailure, type Attempt } from './audit-error.js';
 import type { KubeApi } from './kube-api.js';
 

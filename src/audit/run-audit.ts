@@ -2,7 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Operation as PatchOperation } from 'fast-json-patch';
 import { loadConfigFile } from '../config/load-config.js';
 import { compileConfig, type CompiledConfig } from '../engine/config.js';
-import { getPath, isObject } from '../engine/explicit.js';
+import { getPath, isObject } from '../engine/objects.js';
 import { createEngine, type Engine } from '../engine/mutate.js';
 import { resolveNamespacePolicy, type EffectivePolicy } from '../engine/namespace-policy.js';
 import type { NamespaceInfo } from '../engine/types.js';
@@ -10,9 +10,10 @@ import { AuditError } from './audit-error.js';
 import { evaluateObject, type Finding } from './evaluate.js';
 import { KubeApi } from './kube-api.js';
 import { listItems } from './list-objects.js';
+import { buildReports, formatReports, type CheckedObject } from './policy-report.js';
 import { formatJson, formatTable, sortFindings, type AuditReport } from './report.js';
 import { sendPatches, type Patchable } from './send-patches.js';
-import { collectionPath, resourceName, WORKLOAD_KINDS, type WorkloadKind } from './workload-kinds.js';
+import { apiVersionOf, collectionPath, resourceName, WORKLOAD_KINDS, type WorkloadKind } from './workload-kinds.js';
 
 export interface AuditOptions {
   namespace?: string;
@@ -55,18 +56,23 @@ async function readNamespaces(api: KubeApi, context: string): Promise<Map<string
   return namespaces;
 }
 
-function validate(options: AuditOptions): 'table' | 'json' {
+const OUTPUTS = ['table', 'json', 'report'] as const;
+type Output = (typeof OUTPUTS)[number];
+
+function validate(options: AuditOptions): Output {
   const output = options.output ?? 'table';
-  if (output !== 'table' && output !== 'json') throw new AuditError(`-o ${JSON.stringify(output)}: expected table or json`);
+  if (!(OUTPUTS as readonly string[]).includes(output)) throw new AuditError(`-o ${JSON.stringify(output)}: expected table, json or report`);
   if (options.namespace !== undefined && options.allNamespaces) throw new AuditError('--namespace and --all-namespaces cannot be used together');
   if (options.dryRun && !options.fix) throw new AuditError('--dry-run goes with --fix: it sends the patches with dryRun=All');
-  return output;
+  return output as Output;
 }
 
 class Auditor {
   readonly findings: Finding[] = [];
   readonly patchable: Patchable[] = [];
   readonly warnings: string[] = [];
+  /** What was read, for `-o report`'s pass and skip results. */
+  readonly objects: CheckedObject[] = [];
   checked = 0;
   private readonly policies = new Map<string, EffectivePolicy>();
   private readonly engine: Engine;
@@ -92,6 +98,15 @@ class Auditor {
   check(kind: WorkloadKind, object: Record<string, unknown>): void {
     const namespace = String(getPath(object, ['metadata', 'namespace']) ?? '');
     const evaluation = evaluateObject(this.engine, kind, object, this.policyFor(namespace));
+    const uid = getPath(object, ['metadata', 'uid']);
+    this.objects.push({
+      namespace,
+      kind: kind.kind,
+      apiVersion: apiVersionOf(kind),
+      name: String(getPath(object, ['metadata', 'name']) ?? ''),
+      ...(typeof uid === 'string' ? { uid } : {}),
+      ...(evaluation.skipped !== undefined ? { skipped: evaluation.skipped } : {}),
+    });
     this.findings.push(...evaluation.findings);
     this.warnings.push(...evaluation.warnings);
     if (evaluation.patch.length > 0) {
@@ -178,6 +193,10 @@ export async function runAudit(options: AuditOptions, io: AuditIO, kc: KubeConfi
       warnings,
     };
     io.stdout(formatJson(report));
+  } else if (output === 'report') {
+    io.stdout(formatReports(buildReports(targets, auditor.objects, findings, resolved, new Date())));
+    for (const w of warnings) io.stderr(`pullfix: warning: ${w}\n`);
+    for (const p of patches ?? []) if (p.outcome === 'failed') io.stderr(`pullfix: not patched: ${p.error}\n`);
   } else {
     for (const w of warnings) io.stderr(`pullfix: warning: ${w}\n`);
     if (findings.length > 0) io.stdout(formatTable(findings));

@@ -1,4 +1,8 @@
-// What `pullfix audit` reads from the API server: the kinds of SPEC §5 and where each lives.
+// What `pullfix audit` reads from the API server: the kinds of SPEC §5 and where each lives
+// (version and resource name, which the engine's kind table does not need). What pullfix may
+// do to each kind is the engine's table's to say (src/engine/kinds.ts), not repeated here.
+
+import { kindTable, ruleFor } from '../engine/kinds.js';
 
 export interface WorkloadKind {
   kind: string;
@@ -6,11 +10,6 @@ export interface WorkloadKind {
   version: string;
   /** The resource name in URLs and RBAC rules. */
   plural: string;
-  /**
-   * Why pullfix never patches objects of this kind in the cluster, when it does not. Their
-   * findings are reported for the user to act on (re-create), never patched.
-   */
-  immutable?: string;
 }
 
 // In SPEC §5's order; findings are listed in this order within a namespace.
@@ -20,13 +19,23 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets' },
   { kind: 'ReplicaSet', group: 'apps', version: 'v1', plural: 'replicasets' },
   { kind: 'ReplicationController', group: '', version: 'v1', plural: 'replicationcontrollers' },
-  // A Job's spec.template is immutable: the API server rejects a patch to it.
-  { kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', immutable: 'Job template is immutable: re-create the Job' },
+  { kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs' },
   { kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs' },
-  // A Pod's imagePullPolicy cannot change after creation.
-  { kind: 'Pod', group: '', version: 'v1', plural: 'pods', immutable: 'Pod is immutable: re-create it' },
+  { kind: 'Pod', group: '', version: 'v1', plural: 'pods' },
   { kind: 'PodTemplate', group: '', version: 'v1', plural: 'podtemplates' },
 ];
+
+const ENGINE_KINDS = kindTable([]);
+
+/**
+ * Why pullfix never patches objects of this kind in the cluster, when the engine patches them
+ * on CREATE only (a Pod's pull policy and a Job's template are immutable). Their findings are
+ * reported for the user to act on (re-create), never patched.
+ */
+export function immutableReason(kind: Pick<WorkloadKind, 'group' | 'kind'>): string | undefined {
+  if (ruleFor(ENGINE_KINDS, kind.group, kind.kind)?.patch.has('UPDATE') !== false) return undefined;
+  return kind.kind === 'Pod' ? 'Pod is immutable: re-create it' : `${kind.kind} template is immutable: re-create the ${kind.kind}`;
+}
 
 export function apiVersionOf(kind: WorkloadKind): string {
   return kind.group === '' ? kind.version : `${kind.group}/${kind.version}`;

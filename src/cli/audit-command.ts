@@ -22,7 +22,7 @@ export function registerAudit(program: Command): void {
     .option('-A, --all-namespaces', 'audit every namespace the webhook serves (not kube-system, kube-public, kube-node-lease, pullfix-system)')
     .option('--fix', 'patch the workload templates (rolls them out); Pods and Jobs are immutable and only reported')
     .option('--dry-run', 'with --fix: send the patches with dryRun=All (server-side dry run), change nothing')
-    .option('-o, --output <format>', 'table or json', 'table')
+    .option('-o, --output <format>', 'table, json, or report (openreports.io/v1alpha1 Report objects, one per namespace)', 'table')
     .option('--config <file>', 'config file with the cluster defaults (the webhook\'s --config)')
     .option('--progress', 'print a progress line every 100 objects (default: only when stderr is a terminal)')
     .action(async (flags: AuditFlags) => {

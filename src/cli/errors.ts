@@ -1,7 +1,4 @@
-import { ConfigError } from '../engine/errors.js';
 import { UserError } from '../util/user-error.js';
-import { CertificateError } from '../server/certificate-source.js';
-import { NamespaceFileError } from '../cluster/namespace-file-source.js';
 
 /** Wrong arguments or flags. */
 export class UsageError extends UserError {
@@ -14,7 +11,7 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export function reportError(err: unknown): void {
-  if (err instanceof UserError || err instanceof ConfigError || err instanceof CertificateError || err instanceof NamespaceFileError) {
+  if (err instanceof UserError) {
     process.stderr.write(`pullfix: ${err.message}\n`);
   } else {
     process.stderr.write(`pullfix: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { usePlainEnv } from '../fix/plain-env.js';
+import { readStream } from '../fix/read-inputs.js';
 import { runFix } from '../fix/run-fix.js';
 
 interface FixFlags {
@@ -24,12 +25,13 @@ export function registerFix(program: Command): void {
     .option('--config <file>', 'config file (mode, policies, mutableTags, exemptImages, workloads, podTemplates)')
     .option('--policy <class=value>', 'pull policy for an image class, e.g. mutable=Always (repeatable)', collect)
     .option('--mode <mode>', 'off, default or enforce; overrides the config file')
-    .action((files: string[], flags: FixFlags) => {
-      process.exitCode = runFix(
+    .action(async (files: string[], flags: FixFlags) => {
+      usePlainEnv();
+      process.exitCode = await runFix(
         { files, write: flags.write, check: flags.check, config: flags.config, mode: flags.mode, policies: flags.policy ?? [] },
         {
           stdinIsTTY: process.stdin.isTTY === true,
-          readStdin: () => readFileSync(0, 'utf8'),
+          readStdin: () => readStream(process.stdin),
           stdout: (text) => void process.stdout.write(text),
           stderr: (text) => void process.stderr.write(text),
         },

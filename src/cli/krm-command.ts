@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { usePlainEnv } from '../fix/plain-env.js';
+import { readStdinInput, readStream } from '../fix/read-inputs.js';
 import { runExecPlugin, runKrm } from '../krm/run-krm.js';
 import { UsageError } from './errors.js';
 
@@ -19,11 +21,13 @@ export function registerKrm(program: Command): void {
         "With CONFIG_FILE: kustomize's exec-plugin form (kubectl kustomize), resources as a YAML stream on stdin.",
     )
     .argument('[config-file]', 'exec-plugin form only: the plugin config (a ConfigMap or a PullfixConfig), as kustomize passes it')
-    .action((configFile: string | undefined) => {
+    .action(async (configFile: string | undefined) => {
+      usePlainEnv();
       if (process.stdin.isTTY) throw new UsageError('pullfix krm reads a ResourceList on standard input (kustomize and kpt send one)');
-      const input = readFileSync(0, 'utf8');
+      // The same reading path as `pullfix fix -`: a stream, any size and pace, UTF-8 checked.
+      const input = await readStdinInput(() => readStream(process.stdin));
       const { output, diagnostics } =
-        configFile === undefined ? runKrm(input) : runExecPlugin(configFile, readConfigFile(configFile), input);
+        configFile === undefined ? runKrm(input.text) : runExecPlugin(configFile, readConfigFile(configFile), input.text);
       if (diagnostics) process.stderr.write(diagnostics);
       process.stdout.write(output);
     });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { registerFix } from './fix-command.js';
 import { registerAudit } from './audit-command.js';
 import { registerKrm } from './krm-command.js';
+import { registerPolicy } from './policy-command.js';
 import { registerServe } from './serve-command.js';
 import { exitCodeFor, reportError } from './errors.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerFix(program);
   registerAudit(program);
   registerKrm(program);
+  registerPolicy(program);
   return program;
 }
 

@@ -8,9 +8,10 @@ import { isObject } from '../engine/explicit.js';
 import type { NamespaceInfo } from '../engine/types.js';
 import { watchFiles } from '../util/watch-files.js';
 import { type NamespaceSource, type NamespaceSourceStatus, namespaceInfoFrom } from './namespace-source.js';
+import { UserError } from '../util/user-error.js';
 
 /** A namespace file that cannot be used: where (file, line, item) and what is wrong. */
-export class NamespaceFileError extends Error {
+export class NamespaceFileError extends UserError {
   constructor(
     message: string,
     readonly file: string,

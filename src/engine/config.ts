@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js';
 import { compileGlobs } from './glob.js';
+import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 import {
   DEFAULT_MUTABLE_TAGS,
   IMAGE_CLASSES,
@@ -25,7 +26,7 @@ export const DEFAULT_CONFIG: PullfixConfig = Object.freeze({
 
 /** A validated configuration with its patterns compiled once, not per request. */
 export interface CompiledConfig extends PullfixConfig {
-  mutableTagsRegExp: RegExp;
+  mutableTagsPattern: TagPattern;
   isExempt: (image: string) => boolean;
 }
 
@@ -37,26 +38,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function oneOf<T extends string>(values: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (values as readonly string[]).includes(value);
-}
-
-// A group holding `+`, `*` or `{n,}` that is itself repeated: the shape of catastrophic
-// backtracking. JavaScript regular expressions backtrack, and the pattern runs on every
-// admission, so one namespace annotation like `(a+)+b` could stall the webhook for all.
-const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
-
-/**
- * Compiles a mutable-tag pattern, or explains why it cannot be used. The pattern is anchored
- * at both ends whatever the author wrote, so `dev` matches the tag `dev` and not `devops`.
- */
-export function compileTagPattern(pattern: string): RegExp | string {
-  if (NESTED_QUANTIFIER.test(pattern)) {
-    return 'a pattern with a quantified group that itself holds a quantifier (such as (a+)+), which can take exponential time; rewrite it without nesting';
-  }
-  try {
-    return new RegExp(`^(?:${pattern})$`);
-  } catch (err) {
-    return `not a valid regular expression (${(err as Error).message})`;
-  }
 }
 
 /**
@@ -101,7 +82,7 @@ export function parseConfig(raw: unknown, file: string): PullfixConfig {
   }
 
   if (raw.mutableTags !== undefined) {
-    if (typeof raw.mutableTags !== 'string') throw new ConfigError(file, 'mutableTags', 'must be a string (a regular expression)');
+    if (typeof raw.mutableTags !== 'string') throw new ConfigError(file, 'mutableTags', 'must be a string (a regular expression, RE2 syntax)');
     const compiled = compileTagPattern(raw.mutableTags);
     if (typeof compiled === 'string') throw new ConfigError(file, 'mutableTags', compiled);
     config.mutableTags = raw.mutableTags;
@@ -143,5 +124,7 @@ export function parseConfig(raw: unknown, file: string): PullfixConfig {
 export function compileConfig(config: PullfixConfig): CompiledConfig {
   const compiled = compileTagPattern(config.mutableTags);
   if (typeof compiled === 'string') throw new ConfigError('(config)', 'mutableTags', compiled);
-  return { ...config, mutableTagsRegExp: compiled, isExempt: compileGlobs(config.exemptImages) };
+  return { ...config, mutableTagsPattern: compiled, isExempt: compileGlobs(config.exemptImages) };
 }
+
+export { compileTagPattern } from './tag-pattern.js';

@@ -1,7 +1,8 @@
-// Words for users: admission warnings (shown by kubectl), the changes annotation and logs.
+// Words for users: admission warnings (shown by kubectl), the changes note and logs.
 // Warnings carry names and policies only, never other object contents.
 
-import type { ContainerChange } from './mutate.js';
+import type { ChangeReason } from './note.js';
+import type { ContainerList, ImageClass, PullPolicy } from './types.js';
 
 export const WARNING_PREFIX = 'pullfix: ';
 /** kubectl shows warnings on one line; the API server docs advise 120 characters at most. */
@@ -13,44 +14,38 @@ export function formatWarning(text: string): string {
   return full.length <= MAX_WARNING_LENGTH ? full : `${full.slice(0, MAX_WARNING_LENGTH - 3)}...`;
 }
 
-const LIST_WORDS = {
+/** How a message names an entry of each list. */
+export const ENTRY_WORDS: Readonly<Record<ContainerList, string>> = {
   containers: 'container',
   initContainers: 'init container',
   ephemeralContainers: 'ephemeral container',
   volumes: 'image volume',
-} as const;
+};
 
-const LIST_KEYS = {
-  containers: 'containers',
-  initContainers: 'initContainers',
-  ephemeralContainers: 'ephemeralContainers',
-  volumes: 'volumes',
-} as const;
+/** What a change message needs to know; ContainerChange has all of it. */
+export interface Described {
+  list: ContainerList;
+  name: string;
+  from?: string;
+  to: PullPolicy;
+  reason: ChangeReason;
+  imageClass: ImageClass;
+}
 
-function because(change: ContainerChange): string {
-  return change.reason === 'stray' ? 'moved from pod level' : `namespace policy for ${change.imageClass} images`;
+/** Why a value was set, for people; `policySource` names where class policies come from. */
+export function because(change: Pick<Described, 'reason' | 'imageClass'>, policySource = 'namespace policy'): string {
+  if (change.reason === 'stray') return 'moved from pod level';
+  if (change.reason === 'default') return "the API server's default for this image";
+  return `${policySource} for ${change.imageClass} images`;
 }
 
 /** One message per change, without the prefix. */
-export function warningFor(changes: readonly ContainerChange[], strayRemoved: string | undefined, lead: string): string[] {
+export function warningFor(changes: readonly Described[], strayRemoved: string | undefined, lead: string): string[] {
   const lines = changes.map((c) => {
     const from = c.from === undefined ? 'set to' : `${c.from} ->`;
-    return `${lead}${LIST_WORDS[c.list]} ${JSON.stringify(c.name)}: imagePullPolicy ${from} ${c.to} (${because(c)})`;
+    const field = c.list === 'volumes' ? 'pullPolicy' : 'imagePullPolicy';
+    return `${lead}${ENTRY_WORDS[c.list]} ${JSON.stringify(c.name)}: ${field} ${from} ${c.to} (${because(c)})`;
   });
   if (strayRemoved) lines.push(`${lead}removed pod-level imagePullPolicy ${strayRemoved}: Kubernetes ignores it there`);
   return lines;
-}
-
-/**
- * The changes in one line, e.g. `containers[app]: IfNotPresent->Always (pod-level value);
- * removed pod-level imagePullPolicy Always`. The engine reads the removed value back on
- * reinvocation, so that clause's wording is load-bearing.
- */
-export function summarise(changes: readonly ContainerChange[], strayRemoved: string | undefined): string {
-  const parts = changes.map((c) => {
-    const why = c.reason === 'stray' ? 'pod-level value' : `policy ${c.imageClass}`;
-    return `${LIST_KEYS[c.list]}[${c.name}]: ${c.from ?? 'unset'}->${c.to} (${why})`;
-  });
-  if (strayRemoved) parts.push(`removed pod-level imagePullPolicy ${strayRemoved}`);
-  return parts.join('; ');
 }

@@ -1,33 +1,16 @@
-// Deciding whether a container's imagePullPolicy was chosen by a person (SPEC §4). Defaulting
-// runs before mutating admission, so every container arrives with a value; only the user's
-// own record of what they wrote can tell a choice from a default.
+// Deciding whether an entry's pull policy was chosen by a person (SPEC §4). Defaulting runs
+// before mutating admission, so every container arrives with a value; only the user's own
+// records (last-applied, server-side apply), the object's history (oldObject) and pullfix's own
+// note can tell a choice from a default.
 
-import type { JsonObject } from './types.js';
+import { defaultPullPolicy } from './image-reference.js';
+import { noteRecords, type Note } from './note.js';
+import { findByName, getPath, isObject } from './objects.js';
+import { ENTRY_FIELDS, type ContainerList, type JsonObject } from './types.js';
 
-/** What one source says about a container's imagePullPolicy. */
-export type Evidence = 'explicit' | 'not-explicit' | 'unknown';
+export { findByName, getPath, isObject } from './objects.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Follows `path` through nested objects; undefined as soon as a step is missing. */
-export function getPath(root: unknown, path: readonly string[]): unknown {
-  let node = root;
-  for (const segment of path) {
-    if (!isObject(node)) return undefined;
-    node = node[segment];
-  }
-  return node;
-}
-
-function findByName(list: unknown, name: string): JsonObject | undefined {
-  if (!Array.isArray(list)) return undefined;
-  for (const item of list) if (isObject(item) && item.name === name) return item;
-  return undefined;
-}
 
 /** Parses the last-applied annotation; undefined when absent or not a JSON object. */
 export function readLastApplied(object: unknown): JsonObject | undefined {
@@ -39,16 +22,6 @@ export function readLastApplied(object: unknown): JsonObject | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Client-side `kubectl apply` records the manifest verbatim: a container listed there with
- * `imagePullPolicy` was set by the user; one listed without it was left to defaulting.
- */
-export function lastAppliedEvidence(lastAppliedPodSpec: unknown, list: string, name: string): Evidence {
-  const container = findByName(getPath(lastAppliedPodSpec, [list]), name);
-  if (!container) return 'unknown';
-  return 'imagePullPolicy' in container ? 'explicit' : 'not-explicit';
 }
 
 function keyNames(listFields: JsonObject): Map<string, JsonObject> {
@@ -68,49 +41,69 @@ function keyNames(listFields: JsonObject): Map<string, JsonObject> {
 }
 
 /**
- * Server-side apply records which manager owns each field. An `Apply` entry owning the
- * container's `imagePullPolicy` means the user's configuration sets it; one owning the
- * container but not that field means the user left it out.
+ * Rule 2: server-side apply records which manager owns each field; an `Apply` entry owning the
+ * entry's pull policy means the user's configuration sets it.
  */
-export function managedFieldsEvidence(
-  object: unknown,
-  podSpecPath: readonly string[],
-  list: string,
-  name: string,
-): Evidence {
+export function appliedByServerSideApply(object: unknown, podSpecPath: readonly string[], list: ContainerList, name: string): boolean {
   const entries = getPath(object, ['metadata', 'managedFields']);
-  if (!Array.isArray(entries)) return 'unknown';
-  const fieldPath = [...podSpecPath, list].map((segment) => `f:${segment}`);
-  let evidence: Evidence = 'unknown';
+  if (!Array.isArray(entries)) return false;
+  const listPath = [...podSpecPath, list].map((segment) => `f:${segment}`);
+  const fieldPath = ENTRY_FIELDS[list].pullPolicy.map((segment) => `f:${segment}`);
   for (const entry of entries) {
     if (!isObject(entry) || entry.operation !== 'Apply') continue;
-    const listFields = getPath(entry.fieldsV1, fieldPath);
+    const listFields = getPath(entry.fieldsV1, listPath);
     if (!isObject(listFields)) continue;
-    const container = keyNames(listFields).get(name);
-    if (!container) continue;
-    if ('f:imagePullPolicy' in container) return 'explicit';
-    evidence = 'not-explicit';
+    const owned = keyNames(listFields).get(name);
+    if (owned && getPath(owned, fieldPath) !== undefined) return true;
   }
-  return evidence;
+  return false;
 }
 
-/** Combines the sources in SPEC §4's order: any `explicit` wins, then any `not-explicit`. */
-export function combineEvidence(...sources: Evidence[]): Evidence {
-  if (sources.includes('explicit')) return 'explicit';
-  if (sources.includes('not-explicit')) return 'not-explicit';
-  return 'unknown';
+/** What the explicitness rules may look at besides the entry itself, computed once per request. */
+export interface History {
+  /** Where the kind keeps its pod spec. */
+  podSpecPath: readonly string[];
+  /** The object as sent (its managedFields). */
+  object: unknown;
+  /** The pod spec in the last-applied annotation; undefined when there is no annotation. */
+  lastAppliedPodSpec: unknown;
+  /** Whether the object carries a last-applied annotation at all (rule 5). */
+  hasLastApplied: boolean;
+  /** On UPDATE, the old object's pod spec (rules 3 and 6). */
+  oldPodSpec?: unknown;
+  /** On UPDATE, the old object's `pullfix.dev/changes` note (rule 4). */
+  oldNote?: Note;
 }
 
-const RECORDED_STRAY = /removed pod-level imagePullPolicy (Always|IfNotPresent|Never)\b/;
+/** An entry's image and pull policy, wherever its kind of entry keeps them. */
+export function entryField(entry: unknown, list: ContainerList, field: 'image' | 'pullPolicy'): unknown {
+  return getPath(entry, ENTRY_FIELDS[list][field]);
+}
 
 /**
- * The stray value pullfix removed earlier, read back from its own `pullfix.dev/changes`
- * annotation. The API server may call the webhook again on its output (reinvocation); by
- * then the stray field is gone, and without this record a container that took the stray
- * value could be given the class policy instead on the second call.
+ * SPEC §4 rules 1–7, first match wins, for an entry arriving through admission (defaulted).
+ * An entry with no value at all (a schemaless custom resource's template) has nothing to keep.
  */
-export function readRecordedStray(object: unknown, annotation: string): string | undefined {
-  const summary = getPath(object, ['metadata', 'annotations', annotation]);
-  if (typeof summary !== 'string') return undefined;
-  return RECORDED_STRAY.exec(summary)?.[1];
+export function isExplicit(history: History, list: ContainerList, name: string, entry: JsonObject, image: string): boolean {
+  const current = entryField(entry, list, 'pullPolicy');
+  if (typeof current !== 'string') return false;
+  // 1. kubectl apply recorded the manifest verbatim: the value is written there.
+  const applied = findByName(getPath(history.lastAppliedPodSpec, [list]), name);
+  if (applied && entryField(applied, list, 'pullPolicy') !== undefined) return true;
+  // 2. a server-side apply configuration sets it.
+  if (appliedByServerSideApply(history.object, history.podSpecPath, list, name)) return true;
+  const old = history.oldPodSpec === undefined ? undefined : findByName(getPath(history.oldPodSpec, [list]), name);
+  const oldValue = old ? entryField(old, list, 'pullPolicy') : undefined;
+  // 3. changed in this very request (kubectl patch, kubectl edit): chosen now.
+  if (old && oldValue !== current) return true;
+  // 4. pullfix set it earlier: its own choice, not the user's.
+  if (history.oldNote && noteRecords(history.oldNote, list, name, current)) return false;
+  // 5. client-side apply manages this object and its manifest leaves the field out.
+  if (history.hasLastApplied) return false;
+  // 6. carried over from the old object under a new image: a default for the old image is
+  // not the user's choice for the new one.
+  const oldImage = old ? entryField(old, list, 'image') : undefined;
+  if (typeof oldImage === 'string' && oldImage !== image) return oldValue !== defaultPullPolicy(oldImage);
+  // 7. what defaulting would not have given.
+  return current !== defaultPullPolicy(image);
 }

@@ -208,11 +208,9 @@ function validateDigest(d: string): string | undefined {
  * digest: the reference pins a digest (with or without a tag). mutable: it has no tag, or its tag
  * matches `mutableTags`. tagged: anything else.
  */
-export function classifyImage(ref: ImageReference, mutableTags: RegExp): ImageClass {
+export function classifyImage(ref: ImageReference, mutableTags: { test(tag: string): boolean }): ImageClass {
   if (ref.digest !== undefined) return 'digest';
   if (ref.tag === undefined) return 'mutable';
-  // A global or sticky pattern keeps state between test() calls; start from the beginning.
-  mutableTags.lastIndex = 0;
   return mutableTags.test(ref.tag) ? 'mutable' : 'tagged';
 }
 

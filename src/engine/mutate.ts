@@ -1,31 +1,20 @@
 import fjp from 'fast-json-patch';
 import type { Operation as PatchOperation } from 'fast-json-patch';
-import {
-  combineEvidence,
-  getPath,
-  isObject,
-  lastAppliedEvidence,
-  managedFieldsEvidence,
-  readLastApplied,
-  readRecordedStray,
-} from './explicit.js';
-import { classifyImage, defaultPullPolicy, parseImageReference } from './image-reference.js';
-import { kindTable, ruleFor, type KindRule, type Operation } from './kinds.js';
+import { formatWarning, warningFor } from './describe.js';
+import { readLastApplied, type History } from './explicit.js';
+import { kindTable, ruleFor, type Operation } from './kinds.js';
 import { CHANGES_ANNOTATION, IGNORE_LABEL, type EffectivePolicy } from './namespace-policy.js';
-import { readStray, type Stray } from './stray.js';
+import { formatNote, parseNote, noteRecords, type Note, type NoteEntry } from './note.js';
+import { controllerOwned, getPath, isObject } from './objects.js';
+import { planEntries, type ContainerChange, type Source } from './plan.js';
+import { readStray } from './stray.js';
 import type { CompiledConfig } from './config.js';
-import type { ContainerList, ImageClass, JsonObject, PullPolicy } from './types.js';
-import { formatWarning, summarise, warningFor } from './describe.js';
+import { ENTRY_FIELDS, type ContainerList, type JsonObject } from './types.js';
 
 const { compare } = fjp;
 
-/**
- * Where the object comes from. `admission`: the API server has defaulted it, so explicitness
- * must be inferred (SPEC §4). `manifest`: nothing is defaulted, a written value is explicit.
- */
-export type Source = 'admission' | 'manifest';
-
 export type { ContainerList } from './types.js';
+export { decide, type ContainerChange, type Source } from './plan.js';
 
 export interface MutationRequest {
   group: string;
@@ -36,16 +25,6 @@ export interface MutationRequest {
   oldObject?: unknown;
   policy: EffectivePolicy;
   source: Source;
-}
-
-export interface ContainerChange {
-  list: ContainerList;
-  index: number;
-  name: string;
-  from?: string;
-  to: PullPolicy;
-  reason: 'stray' | 'policy';
-  imageClass: ImageClass;
 }
 
 export interface MutationResult {
@@ -63,7 +42,7 @@ export interface MutationResult {
    * in the same order, then one for the removed stray field.
    */
   warnings: string[];
-  /** One line describing the changes, for the annotation, audit annotation and logs; '' when none. */
+  /** The changes of this request in one line (the note's format); '' when none. */
   summary: string;
   /** Why the object was not considered at all, when it was not. */
   skipped?: string;
@@ -78,128 +57,31 @@ function unchanged(object: unknown, skipped: string, warnings: string[] = []): M
   return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '', skipped };
 }
 
-function controllerOwned(object: unknown): boolean {
-  const refs = getPath(object, ['metadata', 'ownerReferences']);
-  return Array.isArray(refs) && refs.some((ref) => isObject(ref) && ref.controller === true);
-}
-
-interface Decision {
-  target?: PullPolicy;
-  reason?: 'stray' | 'policy';
-}
-
-/** SPEC §4's precedence tables, rows 2–5 (row 1, exempt images, is decided by the caller). */
-export function decide(
-  mode: 'default' | 'enforce',
-  explicit: boolean,
-  stray: PullPolicy | undefined,
-  classPolicy: PullPolicy | undefined,
-): Decision {
-  if (mode === 'enforce') {
-    if (classPolicy) return { target: classPolicy, reason: 'policy' };
-    if (explicit) return {};
-    if (stray) return { target: stray, reason: 'stray' };
-    return {};
-  }
-  if (explicit) return {};
-  if (stray) return { target: stray, reason: 'stray' };
-  if (classPolicy) return { target: classPolicy, reason: 'policy' };
-  return {};
+/** Whether the object can take the note: metadata a map, annotations absent, null or a map. */
+function canNote(object: JsonObject): boolean {
+  const annotations = getPath(object, ['metadata', 'annotations']);
+  return isObject(object.metadata) && (annotations === undefined || annotations === null || isObject(annotations));
 }
 
 function namesIn(list: unknown): Set<unknown> {
   return new Set(Array.isArray(list) ? list.map((c) => (isObject(c) ? c.name : undefined)) : []);
 }
 
-interface Plan {
-  changes: ContainerChange[];
-  warnings: string[];
-}
-
-function planContainers(
-  request: MutationRequest,
-  rule: KindRule,
-  podSpec: JsonObject,
-  lastAppliedPodSpec: unknown,
-  stray: Stray | undefined,
-  ephemeral: boolean,
-): Plan {
-  const { policy, source, object } = request;
-  const mode = policy.mode === 'enforce' ? 'enforce' : 'default';
-  const changes: ContainerChange[] = [];
-  const warnings: string[] = [];
-  const lists: ContainerList[] = ephemeral ? ['ephemeralContainers'] : ['containers', 'initContainers'];
-  // Only the ephemeral containers this request adds: the ones already there are immutable.
-  const existing = ephemeral ? namesIn(getPath(request.oldObject, ['spec', 'ephemeralContainers'])) : undefined;
-
-  for (const list of lists) {
-    const containers = podSpec[list];
-    if (!Array.isArray(containers)) continue;
-    containers.forEach((container: unknown, index) => {
-      if (!isObject(container)) return;
-      const name = typeof container.name === 'string' ? container.name : `#${index}`;
-      if (existing?.has(container.name)) return;
-      const image = container.image;
-      if (typeof image !== 'string') return;
-      const parsed = parseImageReference(image);
-      if (!parsed.ok) {
-        warnings.push(formatWarning(`container ${JSON.stringify(name)}: image ${JSON.stringify(image)} does not parse (${parsed.error}); left alone`));
-        return;
-      }
-      if (policy.isExempt(image)) return;
-      const imageClass = classifyImage(parsed.ref, policy.mutableTags);
-      const current = container.imagePullPolicy;
-      const explicit = isExplicit(source, rule, lastAppliedPodSpec, list, container, image, object);
-      const decision = decide(mode, explicit, ephemeral ? undefined : stray?.value, policy.policies[imageClass]);
-      if (decision.target && decision.target !== current) {
-        changes.push({
-          list,
-          index,
-          name,
-          ...(typeof current === 'string' ? { from: current } : {}),
-          to: decision.target,
-          reason: decision.reason ?? 'policy',
-          imageClass,
-        });
-      }
-    });
-  }
-  return { changes, warnings };
-}
-
-function isExplicit(
-  source: Source,
-  rule: KindRule,
-  lastAppliedPodSpec: unknown,
-  list: ContainerList,
-  container: JsonObject,
-  image: string,
-  object: unknown,
-): boolean {
-  const current = container.imagePullPolicy;
-  // Nothing written, nothing defaulted (a manifest, or a schemaless custom resource template).
-  if (typeof current !== 'string') return false;
-  if (source === 'manifest') return true;
-  const name = container.name;
-  if (typeof name === 'string') {
-    const evidence = combineEvidence(
-      lastAppliedEvidence(lastAppliedPodSpec, list, name),
-      managedFieldsEvidence(object, rule.podSpecPath, list, name),
-    );
-    if (evidence !== 'unknown') return evidence === 'explicit';
-  }
-  return current !== defaultPullPolicy(image);
-}
-
 /**
- * The stray value an earlier call in this same admission removed, from pullfix's own note. A
- * note the old object already carried is left from an earlier write and says nothing about
- * what the user sends now, so only a note new in this request counts.
+ * The note to write: this request's changes, then what the old note recorded for entries that
+ * still hold the value pullfix set there (so rule 4 keeps knowing them on the next update),
+ * then the stray value in force when pullfix removed it, now or earlier.
  */
-function freshRecordedStray(object: unknown, oldObject: unknown): string | undefined {
-  const note = getPath(object, ['metadata', 'annotations', CHANGES_ANNOTATION]);
-  if (note === undefined || note === getPath(oldObject, ['metadata', 'annotations', CHANGES_ANNOTATION])) return undefined;
-  return readRecordedStray(object, CHANGES_ANNOTATION);
+function nextNote(changes: readonly ContainerChange[], oldNote: Note | undefined, podSpec: JsonObject, strayRemoved: Note['strayRemoved']): Note {
+  const entries: NoteEntry[] = changes.map(({ list, name, from, to, reason, imageClass }) => ({ list, name, ...(from === undefined ? {} : { from }), to, reason, imageClass }));
+  const changed = new Set(changes.map((c) => `${c.list}/${c.name}`));
+  for (const entry of oldNote?.entries ?? []) {
+    if (changed.has(`${entry.list}/${entry.name}`)) continue;
+    const list = podSpec[entry.list];
+    const current = Array.isArray(list) ? list.find((e) => isObject(e) && e.name === entry.name) : undefined;
+    if (getPath(current, ENTRY_FIELDS[entry.list].pullPolicy) === entry.to) entries.push(entry);
+  }
+  return { entries, ...(strayRemoved ? { strayRemoved } : {}) };
 }
 
 /**
@@ -216,8 +98,7 @@ function applyPlan(
   podSpecPath: readonly string[],
   changes: ContainerChange[],
   removeStray: boolean,
-  summary: string,
-  annotate: boolean,
+  note: ((podSpec: JsonObject) => string) | undefined,
 ): { mutated: JsonObject; patch: PatchOperation[] } {
   const mutated: JsonObject = { ...object };
   // The caller found an object at every step of the path (getPath), so each step is copied.
@@ -234,17 +115,35 @@ function applyPlan(
       copiedLists.add(change.list);
     }
     const list = podSpec[change.list] as JsonObject[];
-    list[change.index] = { ...(list[change.index] as JsonObject), imagePullPolicy: change.to };
+    const entry = list[change.index] as JsonObject;
+    // An image volume keeps its policy under `image`; a container directly.
+    list[change.index] = change.list === 'volumes'
+      ? { ...entry, image: { ...(entry.image as JsonObject), pullPolicy: change.to } }
+      : { ...entry, imagePullPolicy: change.to };
   }
   if (removeStray) delete podSpec.imagePullPolicy;
-  if (annotate && isObject(mutated.metadata)) {
+  if (note && isObject(mutated.metadata)) {
     const metadata: JsonObject = { ...mutated.metadata };
     mutated.metadata = metadata;
     if (metadata.annotations === undefined || metadata.annotations === null) metadata.annotations = {};
     else if (isObject(metadata.annotations)) metadata.annotations = { ...metadata.annotations };
-    if (isObject(metadata.annotations)) metadata.annotations[CHANGES_ANNOTATION] = summary;
+    if (isObject(metadata.annotations)) metadata.annotations[CHANGES_ANNOTATION] = note(podSpec);
   }
   return { mutated, patch: compare(object, mutated) };
+}
+
+/** What the explicitness rules may consult, read once per request (admission only). */
+function historyOf(request: MutationRequest, podSpecPath: readonly string[], ephemeral: boolean): History {
+  const { object, oldObject, operation } = request;
+  const lastApplied = request.source === 'admission' && !ephemeral ? readLastApplied(object) : undefined;
+  const update = request.source === 'admission' && operation === 'UPDATE' && isObject(oldObject) && !ephemeral;
+  return {
+    podSpecPath,
+    object,
+    lastAppliedPodSpec: getPath(lastApplied, podSpecPath),
+    hasLastApplied: lastApplied !== undefined,
+    ...(update ? { oldPodSpec: getPath(oldObject, podSpecPath) ?? {}, oldNote: parseNote(getPath(oldObject, ['metadata', 'annotations', CHANGES_ANNOTATION])) } : {}),
+  };
 }
 
 /** Builds the engine for one configuration; the kind table is computed once here. */
@@ -270,24 +169,50 @@ export function createEngine(config: CompiledConfig): Engine {
     if (!isObject(podSpec)) return unchanged(object, 'no pod spec at the expected path', namespaceWarnings);
 
     const ephemeral = request.subResource === 'ephemeralcontainers';
-    const lastApplied = source === 'admission' && !ephemeral ? readLastApplied(object) : undefined;
-    const lastAppliedPodSpec = getPath(lastApplied, rule.podSpecPath);
-    const recordedStray = source === 'admission' ? freshRecordedStray(object, request.oldObject) : undefined;
-    const stray = ephemeral ? undefined : readStray(podSpec, lastAppliedPodSpec, recordedStray);
-    const plan = planContainers(request, rule, podSpec, lastAppliedPodSpec, stray, ephemeral);
-    const removeStray = stray?.removable === true;
+    const history = historyOf(request, rule.podSpecPath, ephemeral);
+    // The stray value pullfix removed earlier, from its own note on the object: once the field
+    // is gone (from a schemaless custom resource) the note is all a reinvocation, or the next
+    // update, sees of it, and every call must reach the same answer.
+    const sentNote = source === 'admission' ? parseNote(getPath(object, ['metadata', 'annotations', CHANGES_ANNOTATION])) : undefined;
+    const recordedStray = sentNote?.strayRemoved;
+    const stray = ephemeral ? undefined : readStray(podSpec, history.lastAppliedPodSpec, recordedStray);
+    const plan = planEntries({
+      policy,
+      source,
+      podSpec,
+      history,
+      ...(stray?.value ? { stray: stray.value } : {}),
+      ephemeral,
+      ...(ephemeral ? { existingEphemeral: namesIn(getPath(request.oldObject, ['spec', 'ephemeralContainers'])) } : {}),
+    });
+    // Through admission, the stray field goes only when the note can record its value: the
+    // note is all a reinvocation would see of it (metadata or annotations of the wrong shape,
+    // which the API server never sends, leave it where it is, harmless).
+    const removeStray = stray?.removable === true && (source === 'manifest' || canNote(object));
+    const strayRemoved = removeStray ? stray?.value : undefined;
 
     const warnings = [...namespaceWarnings, ...(stray?.problems ?? []).map(formatWarning), ...plan.warnings];
-    if (plan.changes.length === 0 && !removeStray) {
+    // Adopted values need a note only where neither the old object's note nor the one sent
+    // (pullfix's own, on a reinvocation) records them already.
+    const recorded = (note: Note | undefined, a: ContainerChange): boolean => note !== undefined && noteRecords(note, a.list, a.name, a.to);
+    const adopted = patchable ? plan.adopted.filter((a) => !recorded(history.oldNote, a) && !recorded(sentNote, a)) : [];
+    if (plan.changes.length === 0 && !removeStray && adopted.length === 0) {
       return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     }
-    const summary = summarise(plan.changes, removeStray ? stray?.value : undefined);
     if (!patchable) {
-      warnings.push(...warningFor(plan.changes, removeStray ? stray?.value : undefined, `not applied on ${operation} (the field is immutable): `).map(formatWarning));
+      warnings.push(...warningFor(plan.changes, strayRemoved, `not applied on ${operation} (the field is immutable): `).map(formatWarning));
       return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     }
-    warnings.push(...warningFor(plan.changes, removeStray ? stray?.value : undefined, '').map(formatWarning));
-    const { mutated, patch } = applyPlan(object, rule.podSpecPath, plan.changes, removeStray, summary, source === 'admission');
+    warnings.push(...warningFor(plan.changes, strayRemoved, '').map(formatWarning));
+    const summary = formatNote({ entries: [...plan.changes, ...adopted], ...(strayRemoved ? { strayRemoved } : {}) });
+    // The note keeps what pullfix removed earlier while that value is still the one in force.
+    const noteStray = strayRemoved ?? (stray?.recorded ? stray.value : undefined);
+    const note = source === 'admission'
+      ? (after: JsonObject): string => formatNote(nextNote([...plan.changes, ...adopted], history.oldNote, after, noteStray))
+      : undefined;
+    const { mutated, patch } = applyPlan(object, rule.podSpecPath, plan.changes, removeStray, note);
+    // Only the note could change, and it already says this (a reinvocation): nothing to send.
+    if (patch.length === 0) return { patch, mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     return { patch, mutated, changes: plan.changes, strayRemoved: removeStray, warnings, summary };
   }
 

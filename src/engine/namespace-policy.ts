@@ -1,4 +1,5 @@
-import { compileTagPattern, type CompiledConfig } from './config.js';
+import type { CompiledConfig } from './config.js';
+import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 import {
   IMAGE_CLASSES,
   MODES,
@@ -20,7 +21,7 @@ export const CHANGES_ANNOTATION = 'pullfix.dev/changes';
 export interface EffectivePolicy {
   mode: Mode;
   policies: ClassPolicies;
-  mutableTags: RegExp;
+  mutableTags: TagPattern;
   isExempt: (image: string) => boolean;
   /** Invalid labels or annotation, each ignored (SPEC §3); shown to the user and logged. */
   problems: string[];
@@ -28,10 +29,10 @@ export interface EffectivePolicy {
 
 // Compiled per-namespace patterns, keyed by source. Namespaces are few and their annotations
 // rarely change, so a small cache keeps regular-expression construction off the request path.
-const patternCache = new Map<string, RegExp | string>();
+const patternCache = new Map<string, TagPattern | string>();
 const PATTERN_CACHE_LIMIT = 512;
 
-function cachedPattern(source: string): RegExp | string {
+function cachedPattern(source: string): TagPattern | string {
   let compiled = patternCache.get(source);
   if (compiled === undefined) {
     if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
@@ -75,7 +76,7 @@ export function resolveNamespacePolicy(config: CompiledConfig, namespace?: Names
     }
   }
 
-  let mutableTags = config.mutableTagsRegExp;
+  let mutableTags = config.mutableTagsPattern;
   const pattern = annotations[MUTABLE_TAGS_ANNOTATION];
   if (pattern !== undefined) {
     const compiled = cachedPattern(pattern);

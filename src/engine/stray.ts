@@ -1,4 +1,4 @@
-import { isObject } from './explicit.js';
+import { isObject } from './objects.js';
 import { PULL_POLICIES, type PullPolicy } from './types.js';
 
 /** The pod-level `imagePullPolicy` a user wrote where Kubernetes ignores it. */
@@ -9,6 +9,8 @@ export interface Stray {
   removable: boolean;
   /** Normalisation or refusal, for the user. */
   problems: string[];
+  /** Whether the value comes from pullfix's own note, the field itself being gone. */
+  recorded?: boolean;
 }
 
 const BY_LOWER_CASE = new Map(PULL_POLICIES.map((p) => [p.toLowerCase(), p] as const));
@@ -43,7 +45,7 @@ export function readStray(podSpec: unknown, lastAppliedPodSpec: unknown, recorde
   const inLastApplied = isObject(lastAppliedPodSpec) && 'imagePullPolicy' in lastAppliedPodSpec;
   if (!inObject && !inLastApplied) {
     // A value pullfix already moved on an earlier call: apply it again, silently.
-    return recorded === undefined ? undefined : { value: normalise(recorded).value, removable: false, problems: [] };
+    return recorded === undefined ? undefined : { value: normalise(recorded).value, removable: false, problems: [], recorded: true };
   }
   const objectRead = inObject ? normalise(podSpec.imagePullPolicy) : undefined;
   const read = inLastApplied ? normalise(lastAppliedPodSpec.imagePullPolicy) : (objectRead as Read);

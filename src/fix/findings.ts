@@ -1,10 +1,12 @@
 // Findings for `--check`: one per engine warning, placed on the line a reader should look at.
 
-import { isMap, isSeq, type Document } from 'yaml';
+import { isMap, isSeq, type Document, type LineCounter } from 'yaml';
 import { WARNING_PREFIX } from '../engine/describe.js';
+import { getPath, isObject } from '../engine/explicit.js';
+import { parseImageReference } from '../engine/image-reference.js';
 import type { ContainerChange } from '../engine/mutate.js';
+import { ENTRY_FIELDS, type ContainerList, type ImageClass } from '../engine/types.js';
 import type { ObjectFix } from './fix-objects.js';
-import type { Manifest } from './parse-manifest.js';
 import { findPair } from './yaml-nodes.js';
 
 export interface Finding {
@@ -17,6 +19,9 @@ export interface Finding {
   fixed: boolean;
 }
 
+/** Where a class policy came from, in words a user can find it by: `--policy mutable=Always`. */
+export type PolicyOrigin = (imageClass: ImageClass) => string | undefined;
+
 export function formatFinding(f: Finding): string {
   return `${f.file}:${f.line}: ${f.message}`;
 }
@@ -25,17 +30,30 @@ function unprefixed(warning: string): string {
   return warning.startsWith(WARNING_PREFIX) ? warning.slice(WARNING_PREFIX.length) : warning;
 }
 
+/**
+ * The engine words a class policy as a namespace's (what it is in the webhook); a manifest
+ * has no namespace labels, so the finding names the flag or config file it came from.
+ */
+export function withOrigin(message: string, change: ContainerChange | undefined, origin: PolicyOrigin | undefined): string {
+  if (!change || change.reason !== 'policy' || !origin) return message;
+  const from = origin(change.imageClass);
+  const said = `(namespace policy for ${change.imageClass} images)`;
+  return from && message.endsWith(said) ? `${message.slice(0, -said.length)}(${from})` : message;
+}
+
+const LISTS = Object.keys(ENTRY_FIELDS) as ContainerList[];
+
 /** Locates nodes of one object in its document. */
 class Locator {
   constructor(
     private readonly doc: Document.Parsed,
-    private readonly manifest: Manifest,
+    private readonly lineCounter: LineCounter,
     private readonly fix: ObjectFix,
   ) {}
 
   private line(node: unknown): number | undefined {
     const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    return range ? this.manifest.lineCounter.linePos(range[0]).line : undefined;
+    return range ? this.lineCounter.linePos(range[0]).line : undefined;
   }
 
   private node(path: readonly string[]): unknown {
@@ -52,42 +70,78 @@ class Locator {
     return this.line(this.node([])) ?? this.line(this.doc.contents) ?? 1;
   }
 
-  container(list: ContainerChange['list'], index: number): number {
+  /** An entry's pull-policy line (`imagePullPolicy`, or an image volume's `image.pullPolicy`), else its first line. */
+  container(list: ContainerList, index: number): number {
     const podSpec = this.fix.podSpecPath ?? [];
-    return this.keyOrStart(this.node([...podSpec, list, String(index)]), 'imagePullPolicy') ?? this.object();
+    const field = ENTRY_FIELDS[list].pullPolicy;
+    const entry = [...podSpec, list, String(index)];
+    return (
+      this.keyOrStart(this.node([...entry, ...field.slice(0, -1)]), field.at(-1) as string) ??
+      this.line(this.node(entry)) ??
+      this.object()
+    );
   }
 
   stray(): number {
     return this.keyOrStart(this.node(this.fix.podSpecPath ?? []), 'imagePullPolicy') ?? this.object();
   }
 
-  /** A warning about a container names it (`container "app": ...`); others concern the stray field. */
+  /** A warning about an entry names it (`container "app": ...`); others concern the stray field. */
   forWarning(message: string): number {
     if (message.startsWith('pod-level ')) return this.stray();
     const podSpec = this.fix.podSpecPath;
     if (podSpec) {
-      for (const list of ['containers', 'initContainers'] as const) {
-        const containers: unknown = this.node([...podSpec, list]);
-        if (!isSeq(containers)) continue;
-        const index = containers.items.findIndex((c: unknown) => {
+      for (const list of LISTS) {
+        const entries: unknown = this.node([...podSpec, list]);
+        if (!isSeq(entries)) continue;
+        const index = entries.items.findIndex((c: unknown) => {
           const name: unknown = isMap(c) ? c.get('name') : undefined;
-          return typeof name === 'string' && message.startsWith(`container ${JSON.stringify(name)}:`);
+          return typeof name === 'string' && message.includes(` ${JSON.stringify(name)}:`);
         });
-        if (index >= 0) return this.line(containers.items[index]) ?? this.object();
+        if (index >= 0) return this.line(entries.items[index]) ?? this.object();
       }
     }
     return this.object();
   }
 }
 
-/** Every warning the engine gave for the manifest's objects, each with its line, in line order. */
-export function findingsFor(manifest: Manifest, fixes: readonly ObjectFix[]): Finding[] {
-  const file = manifest.input.name;
+/**
+ * Containers that the removed pod-level value did not reach: no image written (a kustomize
+ * patch names containers only), or an image that does not parse (`${REGISTRY}/app:${TAG}`).
+ * The engine gives the value only to entries whose image it can classify, so here it is lost.
+ */
+export function droppedStray(fix: Pick<ObjectFix, 'object' | 'result' | 'podSpecPath'>): { list: ContainerList; index: number; message: string }[] {
+  const podSpec = getPath(fix.object.value, fix.podSpecPath ?? []);
+  if (!fix.result.strayRemoved || !isObject(podSpec)) return [];
+  const value = JSON.stringify(podSpec.imagePullPolicy);
+  const out: { list: ContainerList; index: number; message: string }[] = [];
+  for (const list of ['containers', 'initContainers'] as const) {
+    const entries = podSpec[list];
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry: unknown, index) => {
+      if (!isObject(entry) || entry.imagePullPolicy !== undefined) return;
+      if (fix.result.changes.some((c) => c.list === list && c.index === index)) return;
+      const why = typeof entry.image !== 'string' ? 'it has no image' : parseImageReference(entry.image).ok ? undefined : 'its image does not parse';
+      if (!why) return;
+      const name = typeof entry.name === 'string' ? entry.name : `#${index}`;
+      const word = list === 'containers' ? 'container' : 'init container';
+      out.push({ list, index, message: `${word} ${JSON.stringify(name)}: pod-level imagePullPolicy ${value} not given to it (${why}); the value is dropped: set it here by hand` });
+    });
+  }
+  return out;
+}
+
+/** Every warning the engine gave for one document's objects, each with its line. */
+export function findingsFor(
+  file: string,
+  doc: Document.Parsed,
+  lineCounter: LineCounter,
+  fixes: readonly ObjectFix[],
+  origin?: PolicyOrigin,
+): Finding[] {
   const findings: Finding[] = [];
   for (const fix of fixes) {
-    const doc = manifest.docs[fix.object.docIndex];
-    if (!doc) continue;
-    const at = new Locator(doc, manifest, fix);
+    const at = new Locator(doc, lineCounter, fix);
     const { changes, strayRemoved, warnings } = fix.result;
     // The engine ends its warnings with one per change, in order, then one for the removed stray.
     const changeCount = changes.length + (strayRemoved ? 1 : 0);
@@ -95,14 +149,16 @@ export function findingsFor(manifest: Manifest, fixes: readonly ObjectFix[]): Fi
     warnings.slice(split).forEach((warning, i) => {
       const change = changes[i];
       const line = change ? at.container(change.list, change.index) : at.stray();
-      findings.push({ file, line, message: unprefixed(warning), fixed: true });
+      findings.push({ file, line, message: withOrigin(unprefixed(warning), change, origin), fixed: true });
     });
-    const others = warnings.slice(0, split);
-    for (const warning of others) {
+    for (const warning of warnings.slice(0, split)) {
       const message = unprefixed(warning);
       // A pod-level value read in another letter case is gone once the field is removed.
       const fixed = strayRemoved && message.startsWith('pod-level ');
       findings.push({ file, line: at.forWarning(message), message, fixed });
+    }
+    for (const dropped of droppedStray(fix)) {
+      findings.push({ file, line: at.container(dropped.list, dropped.index), message: dropped.message, fixed: false });
     }
   }
   return findings.sort((a, b) => a.line - b.line);

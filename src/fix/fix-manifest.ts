@@ -1,24 +1,40 @@
+import { isDeepStrictEqual } from 'node:util';
+import { LineCounter, visit, type Document } from 'yaml';
 import type { Engine } from '../engine/mutate.js';
 import type { EffectivePolicy } from '../engine/namespace-policy.js';
 import { isObject } from '../engine/explicit.js';
-import { findingsFor, type Finding } from './findings.js';
-import { fixObjects, type DocumentOp, type ObjectFix } from './fix-objects.js';
+import type { Diagnostic } from './fix-error.js';
+import { findingsFor, type Finding, type PolicyOrigin } from './findings.js';
+import { fixObjects, type DocumentOp } from './fix-objects.js';
 import { locateObjects } from './locate-objects.js';
-import type { Manifest } from './parse-manifest.js';
-import { renderJson } from './render-json.js';
-import { renderYaml } from './render-yaml.js';
+import { documentDiagnostics, documents, helmTemplate, parseAll } from './parse-manifest.js';
+import type { Source } from './pair-edits.js';
+import type { Input } from './read-inputs.js';
+import { walk } from './yaml-nodes.js';
+import { applyTextEdits, CannotEdit, dominantNewline, textEdits, type TextEdit } from './text-edits.js';
+
+/** What fixing needs besides the input: the engine, the policy in force and where its class policies came from. */
+export interface FixContext {
+  engine: Engine;
+  policy: EffectivePolicy;
+  origin?: PolicyOrigin;
+}
 
 /** One input after the engine has seen every object in it. */
 export interface FixedManifest {
-  manifest: Manifest;
-  fixes: ObjectFix[];
+  input: Input;
   findings: Finding[];
   changed: boolean;
   /** The fixed text; the input itself, byte for byte, when nothing changed. */
   text: string;
+  /** Container policies set and pod-level fields removed, for the `--write` summary. */
+  policiesSet: number;
+  straysRemoved: number;
 }
 
-/** Puts `value` at `path` inside `root` (a fresh copy), returning the new root. */
+export type FixOutcome = { ok: true; fixed: FixedManifest } | { ok: false; diagnostics: Diagnostic[] };
+
+/** Puts `value` at `path` inside `root` (changed in place), returning the new root. */
 function placeAt(root: unknown, path: readonly string[], value: unknown): unknown {
   if (path.length === 0) return value;
   let node: unknown = root;
@@ -28,20 +44,102 @@ function placeAt(root: unknown, path: readonly string[], value: unknown): unknow
   return root;
 }
 
-export function fixManifest(manifest: Manifest, engine: Engine, policy: EffectivePolicy): FixedManifest {
-  const fixes = fixObjects(engine, policy, locateObjects(manifest.values));
-  const findings = findingsFor(manifest, fixes);
-  const changedFixes = fixes.filter((f) => f.ops.length > 0);
-  if (changedFixes.length === 0) return { manifest, fixes, findings, changed: false, text: manifest.input.text };
+/** Where the alias an error names (`Unresolved alias …: name`) is written. */
+function aliasOffset(doc: Document.Parsed, err: unknown): number | undefined {
+  const name = /: (\S+)$/.exec((err as Error).message)?.[1];
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.source !== name || !node.range) return undefined;
+      offset = node.range[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
 
-  // What every document must read as once fixed: the engine's objects in place of the originals.
-  const expected = structuredClone(manifest.values);
-  const opsByDoc = new Map<number, DocumentOp[]>();
-  for (const fix of changedFixes) {
-    const { docIndex, path } = fix.object;
-    expected[docIndex] = placeAt(expected[docIndex], path, fix.result.mutated);
-    opsByDoc.set(docIndex, [...(opsByDoc.get(docIndex) ?? []), ...fix.ops]);
+function diagnosticAt(input: Input, lineCounter: LineCounter, offset: number, message: string): Diagnostic {
+  const pos = lineCounter.linePos(offset);
+  return { file: input.name, line: pos.line, col: pos.col, message };
+}
+
+/**
+ * The document's text from the end of the one before (directives and `---` included) with the
+ * edits applied reads as `expected`: the edits did what the engine's patch says, nothing else.
+ */
+function editsHold(source: string, from: number, doc: Document.Parsed, edits: readonly TextEdit[], expected: unknown): boolean {
+  const to = doc.range[2];
+  const span = applyTextEdits(
+    source.slice(from, to),
+    edits.map((e) => ({ ...e, start: e.start - from, end: e.end - from })),
+  );
+  const docs = parseAll(span);
+  const last = docs.at(-1);
+  return docs.every((d) => d.errors.length === 0) && last !== undefined && isDeepStrictEqual(last.toJS(), expected);
+}
+
+/**
+ * Fixes one input document by document (a stream of any length is held one document at a
+ * time), editing the source text at the positions of the nodes that change. Parse errors and
+ * changes that cannot be made faithfully are diagnostics; nothing is re-serialised.
+ */
+export function fixInput(input: Input, context: FixContext): FixOutcome {
+  const source = input.text;
+  const src: Source = { text: source, newline: dominantNewline(source) };
+  const lineCounter = new LineCounter();
+  const diagnostics: Diagnostic[] = [];
+  const findings: Finding[] = [];
+  const edits: TextEdit[] = [];
+  let policiesSet = 0;
+  let straysRemoved = 0;
+  let previousEnd = 0;
+  for (const doc of documents(source, lineCounter)) {
+    const from = previousEnd;
+    previousEnd = doc.range[2];
+    if (doc.errors.length > 0) {
+      diagnostics.push(...documentDiagnostics(input, doc, lineCounter));
+      continue;
+    }
+    if (diagnostics.length > 0) continue;
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (err) {
+      // An alias with no anchor before it, or alias expansion beyond the parser's limit: at the alias.
+      diagnostics.push(diagnosticAt(input, lineCounter, aliasOffset(doc, err) ?? doc.range[0], `invalid YAML: ${(err as Error).message}`));
+      continue;
+    }
+    const fixes = fixObjects(context.engine, context.policy, locateObjects([value]));
+    findings.push(...findingsFor(input.name, doc, lineCounter, fixes, context.origin));
+    const changed = fixes.filter((f) => f.ops.length > 0);
+    if (changed.length === 0) continue;
+    const ops: DocumentOp[] = [];
+    let expected = value;
+    for (const fix of changed) {
+      ops.push(...fix.ops);
+      expected = placeAt(expected, fix.object.path, fix.result.mutated);
+      policiesSet += fix.result.changes.length;
+      if (fix.result.strayRemoved) straysRemoved++;
+    }
+    try {
+      const docEdits = textEdits(doc, src, ops);
+      if (!editsHold(source, from, doc, docEdits, expected)) {
+        const first = ops[0] ? walk(doc, ops[0].path.slice(0, -1)).node : undefined;
+        const at = (first as { range?: [number, number, number] } | undefined)?.range?.[0] ?? doc.range[0];
+        throw new CannotEdit(at, 'anchors, aliases or merge keys share the values pullfix would change');
+      }
+      edits.push(...docEdits);
+    } catch (err) {
+      if (!(err instanceof CannotEdit)) throw err;
+      diagnostics.push(diagnosticAt(input, lineCounter, err.offset, `cannot fix faithfully: ${err.message}; set the pull policies here by hand`));
+    }
   }
-  const text = manifest.format === 'json' ? renderJson(manifest.input.text, expected[0]) : renderYaml(manifest, opsByDoc, expected);
-  return { manifest, fixes, findings, changed: true, text };
+  if (diagnostics.length > 0) {
+    const helm = helmTemplate(input, lineCounter, diagnostics.filter((d) => d.message.startsWith('invalid YAML')));
+    return { ok: false, diagnostics: helm ? [helm] : diagnostics };
+  }
+  findings.sort((a, b) => a.line - b.line);
+  const changed = edits.length > 0;
+  const text = changed ? applyTextEdits(source, edits) : source;
+  return { ok: true, fixed: { input, findings, changed, text, policiesSet, straysRemoved } };
 }

@@ -40,3 +40,17 @@ export function applyOverrides(config: PullfixConfig, overrides: Overrides): Pul
   }
   return { ...config, mode, policies };
 }
+
+/**
+ * Where each class policy in force came from, as findings name it: the command line's
+ * `--policy` (the last one for the class) or the config file's `policies` field.
+ */
+export function policyOrigin(config: PullfixConfig, overrides: Overrides, configFile: string | undefined): (cls: ImageClass) => string | undefined {
+  return (cls) => {
+    const flag = [...(overrides.policies ?? [])].reverse().find((arg) => arg.startsWith(`${cls}=`));
+    if (flag !== undefined) return `--policy ${flag}`;
+    const value = config.policies[cls];
+    if (value === undefined) return undefined;
+    return configFile === undefined ? `config policies.${cls}: ${value}` : `${configFile}: policies.${cls}: ${value}`;
+  };
+}

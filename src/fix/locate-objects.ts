@@ -19,6 +19,18 @@ export function groupOf(apiVersion: unknown): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
+/**
+ * Workload kinds of the retired `extensions/v1beta1` group have the `apps/v1` shape (pod template
+ * at spec.template.spec); old manifests still carry them, so they are fixed like `apps/v1`.
+ */
+const LEGACY_APPS_KINDS = new Set(['Deployment', 'DaemonSet', 'ReplicaSet']);
+
+/** The group the engine should read an object as: its own, or `apps` for legacy workload kinds. */
+export function engineGroupOf(apiVersion: unknown, kind: string): string {
+  const group = groupOf(apiVersion);
+  return group === 'extensions' && LEGACY_APPS_KINDS.has(kind) ? 'apps' : group;
+}
+
 /** `kind: List` and typed lists (`DeploymentList`) carry their objects in `items`, as kubectl reads them. */
 function isList(value: JsonObject): value is JsonObject & { items: unknown[] } {
   return typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items);
@@ -31,7 +43,7 @@ function collect(value: unknown, docIndex: number, path: string[], out: Manifest
     return;
   }
   if (typeof value.kind !== 'string') return;
-  out.push({ docIndex, path, value, group: groupOf(value.apiVersion), kind: value.kind });
+  out.push({ docIndex, path, value, group: engineGroupOf(value.apiVersion, value.kind), kind: value.kind });
 }
 
 /** Every object in the documents (their plain JavaScript values), in order. */

@@ -1,20 +1,12 @@
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { Composer, LineCounter, Parser, parseAllDocuments, type Document } from 'yaml';
 import type { Diagnostic } from './fix-error.js';
 import type { Input } from './read-inputs.js';
 
-export type Format = 'yaml' | 'json';
-
-/** One input parsed into documents, with what is needed to map offsets to lines. */
-export interface Manifest {
-  input: Input;
-  format: Format;
-  docs: Document.Parsed[];
-  /** Each document as plain JavaScript (what the engine reads), in order. */
-  values: unknown[];
-  lineCounter: LineCounter;
-}
-
-export type ParseResult = { ok: true; manifest: Manifest } | { ok: false; diagnostics: Diagnostic[] };
+/**
+ * How manifests are read: merge keys (`<<: *base`) resolved, as kubectl's YAML decoder
+ * resolves them, so the engine sees the containers the API server would get.
+ */
+export const PARSE_OPTIONS = { merge: true } as const;
 
 /** The first line of a yaml error, without the position the diagnostic already carries. */
 function shortMessage(message: string): string {
@@ -22,42 +14,48 @@ function shortMessage(message: string): string {
   return first.replace(/ at line \d+, column \d+:?$/, '');
 }
 
-/** JSON when it opens like JSON and JSON.parse agrees; `{a: 1}` is a YAML flow mapping. */
-function isJson(text: string): boolean {
-  if (!/^\uFEFF?\s*[{[]/.test(text)) return false;
-  try {
-    JSON.parse(text.replace(/^\uFEFF/, ''));
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The documents of an input one at a time, so a stream of any length is held one document
+ * at a time; `lineCounter` maps offsets to lines for all of them.
+ */
+export function* documents(text: string, lineCounter: LineCounter): Generator<Document.Parsed> {
+  const parser = new Parser(lineCounter.addNewLine);
+  const composer = new Composer(PARSE_OPTIONS);
+  yield* composer.compose(parser.parse(text), true, text.length) as Generator<Document.Parsed>;
+}
+
+/** A document's parse errors, each with its position. */
+export function documentDiagnostics(input: Input, doc: Document.Parsed, lineCounter: LineCounter): Diagnostic[] {
+  return doc.errors.map((e) => {
+    const pos = lineCounter.linePos(e.pos[0]);
+    return { file: input.name, line: pos.line, col: pos.col, message: `invalid YAML: ${shortMessage(e.message)}` };
+  });
 }
 
 /**
- * Parses YAML (JSON is YAML too, so one parser gives positions for both). Every error is
- * reported with its position; the caller writes nothing when there is one.
+ * Helm chart templates (`{{ .Values.image }}`) are not YAML until rendered: one clear message
+ * instead of one per place the template syntax trips the parser.
  */
-export function parseManifest(input: Input): ParseResult {
-  const lineCounter = new LineCounter();
-  const docs = Array.from(parseAllDocuments(input.text, { lineCounter, prettyErrors: true }));
-  const diagnostics: Diagnostic[] = docs.flatMap((doc) =>
-    doc.errors.map((e) => ({
-      file: input.name,
-      line: e.linePos?.[0].line ?? 1,
-      col: e.linePos?.[0].col ?? 1,
-      message: shortMessage(e.message),
-    })),
-  );
-  if (diagnostics.length > 0) return { ok: false, diagnostics };
-  const values: unknown[] = [];
-  for (const doc of docs) {
-    try {
-      values.push(doc.toJS());
-    } catch (err) {
-      // Alias expansion beyond the parser's limit, or an unresolvable alias.
-      const pos = lineCounter.linePos(doc.range[0]);
-      return { ok: false, diagnostics: [{ file: input.name, line: pos.line, col: pos.col, message: (err as Error).message }] };
-    }
-  }
-  return { ok: true, manifest: { input, format: isJson(input.text) ? 'json' : 'yaml', docs, values, lineCounter } };
+export function helmTemplate(input: Input, lineCounter: LineCounter, errors: readonly Diagnostic[]): Diagnostic | undefined {
+  // Only when the parser tripped on a line with template syntax: `{{ }}` in a string (an
+  // alerting template in a ConfigMap) is valid YAML, and an error elsewhere is an error.
+  const lineText = (line: number): string => {
+    const starts = lineCounter.lineStarts;
+    return input.text.slice(starts[line - 1] ?? 0, starts[line] ?? input.text.length);
+  };
+  if (!errors.some((d) => /\{\{/.test(lineText(d.line)))) return undefined;
+  const at = input.text.search(/\{\{-?\s*[-.$a-zA-Z(/"]/);
+  if (at < 0) return undefined;
+  const pos = lineCounter.linePos(at);
+  return {
+    file: input.name,
+    line: pos.line,
+    col: pos.col,
+    message: 'looks like a Helm template: render it first (helm template … | pullfix fix -)',
+  };
+}
+
+/** Parses a text alone (a document after edits), as the manifests are parsed. */
+export function parseAll(text: string): Document.Parsed[] {
+  return Array.from(parseAllDocuments(text, PARSE_OPTIONS));
 }

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { decodeInput, type Encoding } from './decode.js';
 import { FixError } from './fix-error.js';
 
 /** One manifest source: a file, or standard input. */
@@ -8,6 +10,8 @@ export interface Input {
   /** Where it can be written back; absent for standard input. */
   path?: string;
   text: string;
+  /** What the bytes were (UTF-8 unless told otherwise). */
+  encoding?: Encoding;
 }
 
 export const STDIN_ARG = '-';
@@ -19,17 +23,37 @@ const WHY: Record<string, string> = {
   EACCES: 'permission denied',
 };
 
-function readFile(file: string): string {
+/**
+ * Everything a stream carries, however large and however slowly it comes. A pipe from
+ * kustomize, helm or kpt is non-blocking: reading it synchronously fails with EAGAIN as soon as
+ * the writer is slower than the reader, so it is read as a stream, chunk by chunk.
+ */
+export async function readStream(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** Standard input decoded as an input named `<stdin>`: the one reading path of `fix` and `krm`. */
+export async function readStdinInput(readStdin: () => Promise<Uint8Array>): Promise<Input> {
+  return { name: STDIN_NAME, ...decodeInput(STDIN_NAME, await readStdin()) };
+}
+
+function readFile(file: string): Input {
+  let bytes: Buffer;
   try {
-    return readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     throw new FixError(`${file}: cannot read: ${WHY[code] ?? (err as Error).message}`);
   }
+  return { name: file, path: file, ...decodeInput(file, bytes) };
 }
 
 /** Reads every input up front, so a missing file stops the command before anything is written. */
-export function readInputs(args: readonly string[], readStdin: () => string): Input[] {
+export async function readInputs(args: readonly string[], readStdin: () => Promise<Uint8Array>): Promise<Input[]> {
   if (args.filter((a) => a === STDIN_ARG).length > 1) throw new FixError(`standard input (${STDIN_ARG}) can be read only once`);
-  return args.map((arg) => (arg === STDIN_ARG ? { name: STDIN_NAME, text: readStdin() } : { name: arg, path: arg, text: readFile(arg) }));
+  const inputs: Input[] = [];
+  for (const arg of args) inputs.push(arg === STDIN_ARG ? await readStdinInput(readStdin) : readFile(arg));
+  return inputs;
 }

@@ -1,15 +1,15 @@
-import { writeFileSync } from 'node:fs';
 import { compileConfig } from '../engine/config.js';
 import { createEngine } from '../engine/mutate.js';
 import { resolveNamespacePolicy } from '../engine/namespace-policy.js';
 import { loadConfigFile } from '../config/load-config.js';
+import { encodeOutput } from './decode.js';
 import { formatFinding } from './findings.js';
 import { FixError, formatDiagnostic } from './fix-error.js';
-import { fixManifest } from './fix-manifest.js';
-import { applyOverrides } from './fix-options.js';
+import { fixInput, type FixedManifest } from './fix-manifest.js';
+import { applyOverrides, policyOrigin } from './fix-options.js';
 import { joinStreams, writeSummary } from './output.js';
-import { parseManifest, type Manifest } from './parse-manifest.js';
 import { readInputs, STDIN_ARG } from './read-inputs.js';
+import { checkWritable, REAL_FS, writeAtomically, type WriteFs } from './write-files.js';
 
 export interface FixOptions {
   /** Files as given; `-` is standard input. */
@@ -24,17 +24,35 @@ export interface FixOptions {
 /** The outside world, passed in so the command can be run against anything. */
 export interface FixIO {
   stdinIsTTY: boolean;
-  readStdin(): string;
+  /** All of standard input, read as a stream. */
+  readStdin(): Promise<Uint8Array>;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** The file-system calls `--write` makes (the real ones unless a test replaces them). */
+  fs?: WriteFs;
 }
 
 function lines(items: readonly string[]): string {
   return items.map((l) => `${l}\n`).join('');
 }
 
+/** Writes the changed files, each through a temporary file; a failure names what was and was not written. */
+function writeAll(changed: readonly FixedManifest[], io: FixIO): void {
+  checkWritable(changed.map((f) => f.input.path as string));
+  changed.forEach((f, i) => {
+    try {
+      writeAtomically(f.input.path as string, encodeOutput(f.text, f.input.encoding ?? 'utf-8'), io.fs ?? REAL_FS);
+    } catch (err) {
+      const rest = changed.slice(i + 1).map((g) => g.input.name);
+      if (err instanceof FixError && rest.length > 0) throw new FixError(`${err.message}\npullfix: not written: ${rest.join(', ')}`);
+      throw err;
+    }
+    io.stderr(`${writeSummary(f)}\n`);
+  });
+}
+
 /** Exit codes: 0 done (or clean), 1 findings under `--check`, 2 invalid input (FixError for usage). */
-export function runFix(options: FixOptions, io: FixIO): number {
+export async function runFix(options: FixOptions, io: FixIO): Promise<number> {
   if (options.write && options.check) throw new FixError('--write and --check cannot be used together (--check changes nothing)');
   let args = options.files;
   if (args.length === 0) {
@@ -44,20 +62,22 @@ export function runFix(options: FixOptions, io: FixIO): number {
   if (options.write && args.includes(STDIN_ARG)) {
     throw new FixError('--write rewrites files in place and cannot rewrite standard input; drop --write to print the fixed manifests');
   }
-  const config = compileConfig(applyOverrides(loadConfigFile(options.config), options));
+  const fileConfig = loadConfigFile(options.config);
+  const config = compileConfig(applyOverrides(fileConfig, options));
   const engine = createEngine(config);
   // A manifest carries no namespace labels: the config (and the command line) decide.
   const policy = resolveNamespacePolicy(config, undefined);
+  const origin = policyOrigin(fileConfig, options, options.config);
 
-  // Read and parse everything before writing anything: one bad file leaves every file as it was.
-  const parsed = readInputs(args, io.readStdin).map(parseManifest);
-  const diagnostics = parsed.flatMap((p) => (p.ok ? [] : p.diagnostics));
+  // Read and fix everything before writing anything: one bad file leaves every file as it was.
+  const outcomes = (await readInputs(args, io.readStdin)).map((input) => fixInput(input, { engine, policy, origin }));
+  const diagnostics = outcomes.flatMap((o) => (o.ok ? [] : o.diagnostics));
   if (diagnostics.length > 0) {
-    io.stderr(lines(diagnostics.map((d) => formatDiagnostic({ ...d, message: `invalid YAML: ${d.message}` }))));
+    io.stderr(lines(diagnostics.map(formatDiagnostic)));
     if (options.write) io.stderr('pullfix: nothing written\n');
     return 2;
   }
-  const fixed = parsed.map((p) => fixManifest((p as { manifest: Manifest }).manifest, engine, policy));
+  const fixed = outcomes.map((o) => (o as { fixed: FixedManifest }).fixed);
 
   if (options.check) {
     const findings = fixed.flatMap((f) => f.findings);
@@ -70,12 +90,10 @@ export function runFix(options: FixOptions, io: FixIO): number {
     io.stdout(joinStreams(fixed.map((f) => f.text)));
     return 0;
   }
-  for (const f of fixed) {
-    const path = f.manifest.input.path;
-    // Untouched files are not rewritten, so their modification time (and make, and watchers) stay quiet.
-    if (!f.changed || path === undefined) continue;
-    writeFileSync(path, f.text);
-    io.stderr(`${writeSummary(f)}\n`);
-  }
+  // Untouched files are not rewritten, so their modification time (and make, and watchers) stay quiet.
+  writeAll(
+    fixed.filter((f) => f.changed && f.input.path !== undefined),
+    io,
+  );
   return 0;
 }

@@ -1,14 +1,15 @@
-// Edits made to the source text itself, so that everything around them (comments, blank lines,
-// spacing, indentation, quoting) stays byte-for-byte as written. In block style a value is
-// replaced, a line inserted or a line removed; a flow collection (`[{name: a, image: b}]`) is
-// re-serialised alone. A shape neither handles returns undefined and the caller re-serialises
-// the whole document instead.
+// Edits made to the source text itself, at the positions the parser gives each node, so that
+// every byte around them (comments, blank lines, spacing, indentation, quoting, number and
+// date spellings, directives) stays as written. Nothing is ever re-serialised: block and flow
+// mappings, JSON included, get a value replaced, a pair inserted or a pair removed. A shape that
+// allows none of these is a CannotEdit naming its position, never a silent rewrite.
 
-import { Document, isMap, isScalar, Scalar, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
-import { PULL_POLICIES } from '../engine/types.js';
+import { isAlias, isMap, isScalar, Scalar, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { ENTRY_FIELDS, type ContainerList } from '../engine/types.js';
+import { detachAliases } from './anchors.js';
 import type { DocumentOp } from './fix-objects.js';
-import { applyNodeEdits } from './node-edits.js';
-import { findPair, outermostFlow } from './yaml-nodes.js';
+import { insertPair, removePair, type Source } from './pair-edits.js';
+import { findPair, walk } from './yaml-nodes.js';
 
 export interface TextEdit {
   start: number;
@@ -16,124 +17,138 @@ export interface TextEdit {
   text: string;
 }
 
-function lineStart(source: string, offset: number): number {
-  return source.lastIndexOf('\n', offset - 1) + 1;
+/** A change the text cannot take without changing something else; `offset` is where, for the message. */
+export class CannotEdit extends Error {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
-function afterLine(source: string, offset: number): number {
-  const nl = source.indexOf('\n', offset);
-  return nl < 0 ? source.length : nl + 1;
+/** The line ending most lines of `source` use: one CRLF in a string does not make a file CRLF. */
+export function dominantNewline(source: string): '\n' | '\r\n' {
+  let crlf = 0;
+  let lf = 0;
+  for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) {
+    if (source.charCodeAt(i - 1) === 13) crlf++;
+    else lf++;
+  }
+  return crlf > lf ? '\r\n' : '\n';
 }
 
-/** A value in the style of the scalar it replaces: `"Always"` stays double-quoted. */
-function render(value: string, type: Scalar.Type | undefined): string | undefined {
-  switch (type) {
+/** A policy written in the style of the scalar it replaces: `"Always"` stays double-quoted. */
+function render(value: string, node: Scalar, newline: string, source: string): string {
+  switch (node.type) {
     case Scalar.QUOTE_DOUBLE:
       return JSON.stringify(value);
     case Scalar.QUOTE_SINGLE:
       return `'${value.replace(/'/g, "''")}'`;
-    case Scalar.PLAIN:
-    case undefined:
-      return (PULL_POLICIES as readonly string[]).includes(value) ? value : JSON.stringify(value);
+    case Scalar.BLOCK_FOLDED:
+    case Scalar.BLOCK_LITERAL: {
+      // A block scalar's span runs to the end of its last line: the plain value ends the line instead.
+      const end = node.range?.[1] ?? 0;
+      return source[end - 1] === '\n' ? value + newline : value;
+    }
     default:
-      return undefined; // block scalars: not worth a textual edit
+      return value;
   }
 }
 
-/** A flow scalar on one line, with its key at the start of that line (after `- ` at most). */
-function oneLinePair(source: string, pair: Pair, allowDash: boolean): { key: Scalar; value: Scalar; start: number } | undefined {
-  const { key, value } = pair;
-  if (!isScalar(key) || !key.range || !isScalar(value) || !value.range) return undefined;
-  const start = lineStart(source, key.range[0]);
-  const lead = source.slice(start, key.range[0]);
-  if (!(allowDash ? /^[ -]*$/ : /^ *$/).test(lead)) return undefined;
-  if (source.slice(key.range[0], value.range[1]).includes('\n')) return undefined;
-  return { key, value, start };
+const LISTS = Object.keys(ENTRY_FIELDS) as ContainerList[];
+
+/**
+ * The key a new field goes under in its mapping: `imagePullPolicy` right under `image`, an image
+ * volume's `pullPolicy` right under `reference` (where readers and `kubectl explain` expect
+ * them); undefined for anything else, which goes after the mapping's last pair.
+ */
+export function insertionAnchor(path: readonly string[]): string | undefined {
+  for (let i = path.length - 2; i >= 0; i--) {
+    const list = path[i] as ContainerList;
+    if (!LISTS.includes(list) || !/^\d+$/.test(path[i + 1] ?? '')) continue;
+    const { image, pullPolicy } = ENTRY_FIELDS[list];
+    const rel = path.slice(i + 2);
+    const sameParent = image.slice(0, -1).join('/') === pullPolicy.slice(0, -1).join('/');
+    return sameParent && rel.join('/') === pullPolicy.join('/') ? image.at(-1) : undefined;
+  }
+  return undefined;
 }
 
-function replaceValue(pair: Pair, value: string): TextEdit | undefined {
-  const node = pair.value;
-  // An anchored value may be shared through aliases; changing its text would change them too.
-  if (!isScalar(node) || !node.range || node.range[1] <= node.range[0] || node.anchor) return undefined;
-  const text = render(value, node.type);
-  return text === undefined ? undefined : { start: node.range[0], end: node.range[1], text };
+function describeAlias(alias: Node): string {
+  return `*${(alias as unknown as { source: string }).source}`;
 }
 
-/** Removes the pair's whole line, its own trailing comment included; comment lines above stay. */
-function removeLine(source: string, pair: Pair): TextEdit | undefined {
-  const line = oneLinePair(source, pair, false);
-  if (!line?.value.range) return undefined;
-  return { start: line.start, end: afterLine(source, line.value.range[1]), text: '' };
-}
-
-/** A new `key: value` line right after `anchor`'s line, at the anchor key's indentation. */
-function insertAfter(source: string, anchor: Pair, key: string, value: string, newline: string): TextEdit | undefined {
-  const line = oneLinePair(source, anchor, true);
-  const text = render(value, Scalar.PLAIN);
-  if (!line?.key.range || !line.value.range || text === undefined || !/^[A-Za-z][A-Za-z0-9]*$/.test(key)) return undefined;
-  const indent = ' '.repeat(line.key.range[0] - line.start);
-  const at = afterLine(source, line.value.range[1]);
-  const added = `${indent}${key}: ${text}`;
-  return at === source.length && !source.endsWith('\n')
-    ? { start: at, end: at, text: newline + added }
-    : { start: at, end: at, text: added + newline };
-}
-
-function editFor(doc: Document.Parsed, source: string, op: DocumentOp, newline: string): TextEdit | undefined {
-  const key = op.path.at(-1);
-  const parent: unknown = doc.getIn(op.path.slice(0, -1), true);
-  if (key === undefined || !isMap(parent) || parent.flow) return undefined;
-  const pair = findPair(parent, key);
-  if (op.op === 'remove') return pair ? removeLine(source, pair) : undefined;
-  if ((op.op !== 'add' && op.op !== 'replace') || typeof op.value !== 'string') return undefined;
-  if (pair) return replaceValue(pair, op.value);
-  // A new imagePullPolicy goes right under image, where readers (and `kubectl explain`) expect it.
-  const image = findPair(parent, 'image');
-  return image ? insertAfter(source, image, key, op.value, newline) : undefined;
-}
-
-/** A flow collection re-serialised with its operations applied (paths relative to it), in its own padding style. */
-function rewriteFlow(source: string, node: YAMLMap | YAMLSeq, ops: readonly DocumentOp[]): TextEdit | undefined {
-  if (!node.range || node.anchor) return undefined;
-  const clone = node.clone();
-  // Comments around the collection lie outside the replaced span; only its inside is rewritten.
-  clone.commentBefore = clone.comment = null;
-  clone.spaceBefore = false;
-  const copy = new Document(clone);
-  applyNodeEdits(copy, ops);
-  const padded = /^[{[][ \t]/.test(source.slice(node.range[0]));
-  const text = copy.toString({ flowCollectionPadding: padded, lineWidth: 0 }).replace(/\r?\n$/, '');
-  return { start: node.range[0], end: node.range[1], text };
-}
-
-/** The textual edits for one document's operations, or undefined if one of them needs re-serialising. */
-export function textEdits(doc: Document.Parsed, source: string, ops: readonly DocumentOp[]): TextEdit[] | undefined {
-  const newline = source.includes('\r\n') ? '\r\n' : '\n';
+/**
+ * The textual edits for one document's operations. Throws CannotEdit where the value to change
+ * is shared with other places (an alias on the way, a key that only a merge key provides).
+ */
+export function textEdits(doc: Document.Parsed, src: Source, ops: readonly DocumentOp[]): TextEdit[] {
   const edits: TextEdit[] = [];
-  // Operations inside one flow collection are applied together: one collection, one edit.
-  const flows = new Map<YAMLMap | YAMLSeq, DocumentOp[]>();
+  const edited = new Set<Node>();
+  const anchored: Scalar[] = [];
+  const touch = (node: unknown): void => {
+    if (!isScalar(node) && !isAlias(node)) return;
+    edited.add(node);
+    if (isScalar(node) && node.anchor) anchored.push(node);
+  };
   for (const op of ops) {
-    const flow = outermostFlow(doc, op.path);
-    if (flow) {
-      flows.set(flow.node, [...(flows.get(flow.node) ?? []), { ...op, path: op.path.slice(flow.depth) }]);
+    const key = op.path.at(-1);
+    if (key === undefined) throw new CannotEdit(doc.range[0], 'cannot replace a whole document');
+    const found = walk(doc, op.path.slice(0, -1));
+    const parent = found.node;
+    if (found.alias) {
+      const at = found.alias.range?.[0] ?? doc.range[0];
+      // A whole entry written as an alias (`- *app`): merging it keeps the anchor's other users as they are.
+      if (isAlias(parent) && parent === found.alias && op.op !== 'remove' && typeof op.value === 'string' && found.alias.range) {
+        const [start, end] = found.alias.range;
+        edits.push({ start, end, text: `{<<: ${describeAlias(parent)}, ${key}: ${op.value}}` });
+        continue;
+      }
+      throw new CannotEdit(at, `${op.path.join('.')} comes through the alias ${describeAlias(found.alias)}; changing it would change every copy`);
+    }
+    if (!isMap(parent) || !parent.range) throw new CannotEdit(doc.range[0], `${op.path.slice(0, -1).join('.')} is not a mapping`);
+    const pair = findPair(parent, key) as Pair<Node, Node | null> | undefined;
+    if (op.op === 'remove') {
+      if (!pair) {
+        throw new CannotEdit(parent.range[0], `${key} comes from a merge key (<<) shared with other mappings; remove it there by hand`);
+      }
+      touch(pair.value);
+      edits.push(removePair(src, parent as YAMLMap<Node, Node | null>, pair));
       continue;
     }
-    const edit = editFor(doc, source, op, newline);
-    if (!edit) return undefined;
-    edits.push(edit);
+    if ((op.op !== 'add' && op.op !== 'replace') || typeof op.value !== 'string') {
+      throw new CannotEdit(parent.range[0], `unexpected change ${op.op} of ${op.path.join('.')}`);
+    }
+    const value = pair?.value;
+    if (value && (isScalar(value) || isAlias(value)) && value.range) {
+      touch(value);
+      const text = isScalar(value) ? render(op.value, value, src.newline, src.text) : op.value;
+      edits.push({ start: value.range[0], end: value.range[1], text });
+      continue;
+    }
+    if (pair) throw new CannotEdit(parent.range[0], `${key} holds a collection, not a pull policy`);
+    // Absent, or present only through a merge key: a pair of the mapping's own wins over merged ones.
+    edits.push(insertPair(src, parent as YAMLMap<Node, Node | null>, insertionAnchor(op.path), key, op.value));
   }
-  for (const [node, group] of flows) {
-    const edit = rewriteFlow(source, node, group);
-    if (!edit) return undefined;
-    edits.push(edit);
+  for (const node of anchored) {
+    const detach = detachAliases(doc, src.text, node, edited);
+    if (detach) edits.push(detach);
   }
   return edits;
 }
 
-/** Applies non-overlapping edits, last first so earlier offsets stay valid. */
+/** Applies non-overlapping edits in one pass, in time linear in the text and the edits. */
 export function applyTextEdits(source: string, edits: readonly TextEdit[]): string {
-  const sorted = [...edits].sort((a, b) => b.start - a.start || b.end - a.end);
-  let out = source;
-  for (const edit of sorted) out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
-  return out;
+  if (edits.length === 0) return source;
+  const sorted = edits.map((e, i) => ({ e, i })).sort((a, b) => a.e.start - b.e.start || a.e.end - b.e.end || a.i - b.i);
+  const parts: string[] = [];
+  let at = 0;
+  for (const { e } of sorted) {
+    if (e.start < at) throw new Error(`pullfix: overlapping edits at offset ${e.start}`);
+    parts.push(source.slice(at, e.start), e.text);
+    at = e.end;
+  }
+  parts.push(source.slice(at));
+  return parts.join('');
 }

@@ -1,20 +1,31 @@
-import { isCollection, isScalar, type Document, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 
-/** The pair whose key is the scalar `key`, if the mapping has one. */
-export function findPair(map: YAMLMap, key: string): Pair | undefined {
-  return map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+/** A merge key (`<<: *base`), as the parser reads it with merges on, or as a plain `<<` key. */
+export function isMergePair(pair: Pair): boolean {
+  if (!isScalar(pair.key)) return false;
+  const value: unknown = pair.key.value;
+  return value === '<<' || (typeof value === 'symbol' && value.description === '<<');
 }
 
-/**
- * The outermost flow collection (`{...}` or `[...]`) on the way to `path`, and how many path
- * segments lead to it; undefined when the whole way is block style.
- */
-export function outermostFlow(doc: Document, path: readonly string[]): { node: YAMLMap | YAMLSeq; depth: number } | undefined {
+/** The pair whose key is the scalar `key`, if the mapping has one of its own (merged keys are not). */
+export function findPair(map: YAMLMap, key: string): Pair | undefined {
+  return map.items.find((p) => isScalar(p.key) && !isMergePair(p) && String(p.key.value) === key);
+}
+
+/** The node a path leads to, step by step; the first alias on the way stops the walk. */
+export interface Walk {
+  node: unknown;
+  /** The alias met on the way (the node where the walk stopped), if any. */
+  alias?: Node;
+}
+
+export function walk(doc: Document, path: readonly string[]): Walk {
   let node: unknown = doc.contents;
-  for (let depth = 0; depth < path.length; depth++) {
-    if (!isCollection(node)) return undefined;
-    if (node.flow) return { node, depth };
-    node = node.get(path[depth], true);
+  for (const segment of path) {
+    if (isAlias(node)) return { node, alias: node };
+    if (isMap(node)) node = findPair(node, segment)?.value;
+    else if (isSeq(node)) node = node.items[Number(segment)];
+    else return { node: undefined };
   }
-  return undefined;
+  return isAlias(node) ? { node, alias: node } : { node };
 }

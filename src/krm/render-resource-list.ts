@@ -1,13 +1,14 @@
 // Writes the ResourceList back with only what changed re-written: fixed items are edited in
-// place (or, when their shape defeats a textual edit, re-serialised alone) and the results are
+// place at their nodes' positions (block or JSON alike, never re-serialised) and the results are
 // appended, so every other byte of the input, unrelated items included, comes out as it came in.
 
 import { isDeepStrictEqual } from 'node:util';
-import { Document, isCollection, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
+import { Document, isMap, isScalar, parseDocument, type Node, type Pair, type ToStringOptions } from 'yaml';
 import type { DocumentOp } from '../fix/fix-objects.js';
-import { applyNodeEdits } from '../fix/node-edits.js';
-import { yamlStyle } from '../fix/render-yaml.js';
-import { applyTextEdits, textEdits, type TextEdit } from '../fix/text-edits.js';
+import type { Source } from '../fix/pair-edits.js';
+import { PARSE_OPTIONS } from '../fix/parse-manifest.js';
+import { applyTextEdits, CannotEdit, dominantNewline, textEdits, type TextEdit } from '../fix/text-edits.js';
+import { KrmError } from './krm-error.js';
 import type { ResourceList } from './resource-list.js';
 import type { KrmResult } from './results.js';
 
@@ -18,47 +19,28 @@ export interface ItemEdit {
   mutated: unknown;
 }
 
+/** Serialising options for the results block that look like the source: its indentation and sequence style. */
+function yamlStyle(source: string): ToStringOptions {
+  const indents = [...source.matchAll(/^( +)[^\s#-]/gm)].map((m) => m[1]?.length ?? 0);
+  // `items:` followed by `- name:` at the same column: kubectl's style, sequences not indented.
+  const flushSequences = /^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(source);
+  return { indent: indents.length > 0 ? Math.min(...indents) : 2, indentSeq: !flushSequences, lineWidth: 0 };
+}
+
 function pairOf(list: ResourceList, key: string): Pair | undefined {
   const root = list.doc.contents;
   return isMap(root) ? root.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
 }
 
-function isFlowContext(list: ResourceList, node: Node): boolean {
-  const root = list.doc.contents;
-  const items: unknown = list.doc.get('items', true);
-  return (isCollection(root) && root.flow === true) || (isSeq(items) && items.flow === true) || (isCollection(node) && node.flow === true);
-}
-
-/** The item alone, serialised in the input's style and indented to where it starts. */
-function reserialiseItem(list: ResourceList, node: Node, ops: readonly DocumentOp[]): TextEdit | undefined {
-  if (!node.range || !isCollection(node)) return undefined;
-  const clone = node.clone();
-  clone.commentBefore = null;
-  clone.comment = null;
-  const copy = new Document(clone);
-  applyNodeEdits(
-    copy,
-    ops.map((op) => ({ ...op, path: op.path.slice(2) })),
-  );
-  const { source } = list;
-  const start = node.range[0];
-  const column = start - (source.lastIndexOf('\n', start - 1) + 1);
-  const lines = copy.toString(yamlStyle(source)).replace(/\r?\n$/, '').split('\n');
-  const newline = source.includes('\r\n') ? '\r\n' : '\n';
-  const text = lines.map((line, i) => (i === 0 || line === '' ? line : ' '.repeat(column) + line)).join(newline);
-  return { start, end: node.range[1], text };
-}
-
-function itemEdits(list: ResourceList, edit: ItemEdit): TextEdit[] | undefined {
-  const item = list.items[edit.index];
-  if (!item?.node.range) return undefined;
-  // JSON (or any flow collection) input: the fixed item as compact JSON is valid in place and
-  // leaves the text around it alone, where re-writing the enclosing collection would not.
-  if (isFlowContext(list, item.node)) return [{ start: item.node.range[0], end: item.node.range[1], text: JSON.stringify(edit.mutated) }];
-  const inPlace = textEdits(list.doc, list.source, edit.ops);
-  if (inPlace) return inPlace;
-  const whole = reserialiseItem(list, item.node, edit.ops);
-  return whole ? [whole] : undefined;
+/** One item's edits, at the positions of its nodes, block or flow (JSON) alike. */
+function itemEdits(list: ResourceList, src: Source, edit: ItemEdit): TextEdit[] {
+  try {
+    return textEdits(list.doc, src, edit.ops);
+  } catch (err) {
+    if (!(err instanceof CannotEdit)) throw err;
+    const line = list.lineCounter.linePos(err.offset).line;
+    throw new KrmError(`ResourceList items[${edit.index}] (line ${line}): cannot fix faithfully: ${err.message}; set the pull policies by hand`);
+  }
 }
 
 function resultsEdit(list: ResourceList, results: readonly unknown[]): TextEdit | undefined {
@@ -73,7 +55,7 @@ function resultsEdit(list: ResourceList, results: readonly unknown[]): TextEdit 
     const close = source.lastIndexOf('}', root.range[1]);
     return close < 0 ? undefined : { start: close, end: close, text: `,"results":${json}` };
   }
-  const newline = source.includes('\r\n') ? '\r\n' : '\n';
+  const newline = dominantNewline(source);
   const block = new Document({ results }, { aliasDuplicateObjects: false }).toString(yamlStyle(source)).replace(/\n/g, newline);
   const key = existing?.key as Node | undefined;
   const value = existing?.value as Node | undefined;
@@ -84,14 +66,13 @@ function resultsEdit(list: ResourceList, results: readonly unknown[]): TextEdit 
 }
 
 function matches(text: string, expected: unknown): boolean {
-  const doc = parseDocument(text);
+  const doc = parseDocument(text, PARSE_OPTIONS);
   return doc.errors.length === 0 && isDeepStrictEqual(doc.toJS(), expected);
 }
 
 /**
  * The ResourceList with the edits applied and `results` appended to any it already had. The
- * output is checked against the expected data; should the in-place edits ever miss, the whole
- * document is re-serialised instead (still correct, less faithful), and a second miss is a bug.
+ * output is checked against the expected data: a miss is a bug, never written.
  */
 export function renderResourceList(list: ResourceList, edits: readonly ItemEdit[], results: readonly KrmResult[]): string {
   if (edits.length === 0 && results.length === 0) return list.source;
@@ -102,27 +83,14 @@ export function renderResourceList(list: ResourceList, edits: readonly ItemEdit[
   const merged = [...previous, ...results];
   if (results.length > 0) expected.results = merged;
 
-  const textual: TextEdit[] = [];
-  let complete = true;
-  for (const edit of edits) {
-    const found = itemEdits(list, edit);
-    if (found) textual.push(...found);
-    else complete = false;
-  }
+  const src: Source = { text: list.source, newline: dominantNewline(list.source) };
+  const textual = edits.flatMap((edit) => itemEdits(list, src, edit));
   if (results.length > 0) {
     const found = resultsEdit(list, merged);
-    if (found) textual.push(found);
-    else complete = false;
+    if (!found) throw new KrmError('cannot append results: the ResourceList is not a mapping');
+    textual.push(found);
   }
-  if (complete) {
-    const edited = applyTextEdits(list.source, textual);
-    if (matches(edited, expected)) return edited;
-  }
-
-  const copy = list.doc.clone();
-  for (const edit of edits) copy.setIn(['items', edit.index], copy.createNode(edit.mutated, { aliasDuplicateObjects: false }));
-  if (results.length > 0) copy.set('results', copy.createNode(merged, { aliasDuplicateObjects: false }));
-  const rewritten = copy.toString(yamlStyle(list.source));
-  if (matches(rewritten, expected)) return rewritten;
+  const edited = applyTextEdits(list.source, textual);
+  if (matches(edited, expected)) return edited;
   throw new Error('pullfix krm: could not write the fixed ResourceList faithfully (a bug: please report it with the input)');
 }

@@ -1,5 +1,6 @@
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { isObject } from '../engine/explicit.js';
+import { PARSE_OPTIONS } from '../fix/parse-manifest.js';
 import { KrmError } from './krm-error.js';
 
 /** The versions of the KRM function specification's ResourceList this function reads. */
@@ -15,6 +16,7 @@ export interface ResourceListItem {
 /** A ResourceList read from its text: the document keeps every byte's position. */
 export interface ResourceList {
   source: string;
+  lineCounter: LineCounter;
   doc: Document.Parsed;
   value: Record<string, unknown>;
   items: ResourceListItem[];
@@ -32,7 +34,7 @@ function firstLine(message: string): string {
 export function parseResourceList(source: string): ResourceList {
   if (source.trim() === '') throw new KrmError('no input: expected a ResourceList (config.kubernetes.io/v1) on standard input');
   const lineCounter = new LineCounter();
-  const docs = Array.from(parseAllDocuments(source, { lineCounter, prettyErrors: true }));
+  const docs = Array.from(parseAllDocuments(source, { ...PARSE_OPTIONS, lineCounter, prettyErrors: true }));
   for (const doc of docs) {
     const error = doc.errors[0];
     if (error) {
@@ -67,5 +69,5 @@ export function parseResourceList(source: string): ResourceList {
   if (value.results !== undefined && value.results !== null && !Array.isArray(value.results)) {
     throw new KrmError('ResourceList results must be a list');
   }
-  return { source, doc, value, items, functionConfig: value.functionConfig };
+  return { source, lineCounter, doc, value, items, functionConfig: value.functionConfig };
 }

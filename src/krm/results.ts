@@ -5,6 +5,8 @@
 import { WARNING_PREFIX } from '../engine/describe.js';
 import { getPath, isObject } from '../engine/explicit.js';
 import type { MutationResult } from '../engine/mutate.js';
+import { ENTRY_FIELDS } from '../engine/types.js';
+import { withOrigin, type PolicyOrigin } from '../fix/findings.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -61,7 +63,12 @@ function unprefixed(warning: string): string {
  * order, then one for the removed stray field: changes made are `info`, what is left for the
  * user (an image that does not parse, an unusable stray value) is a `warning`.
  */
-export function resultsFor(object: unknown, result: MutationResult, podSpecPath: readonly string[] | undefined): KrmResult[] {
+export function resultsFor(
+  object: unknown,
+  result: MutationResult,
+  podSpecPath: readonly string[] | undefined,
+  origin?: PolicyOrigin,
+): KrmResult[] {
   const ref = resourceRef(object);
   const file = fileOf(object);
   const refPart = ref ? { resourceRef: ref } : {};
@@ -72,9 +79,10 @@ export function resultsFor(object: unknown, result: MutationResult, podSpecPath:
   const out: KrmResult[] = warnings.slice(0, split).map((w) => ({ message: unprefixed(w), severity: 'warning', ...refPart, ...filePart }));
   warnings.slice(split).forEach((w, i) => {
     const change = changes[i];
-    const tail = change ? `${change.list}[${change.index}].imagePullPolicy` : 'imagePullPolicy';
+    // Where the entry keeps its policy: `imagePullPolicy`, or `image.pullPolicy` for an image volume.
+    const tail = change ? `${change.list}[${change.index}].${ENTRY_FIELDS[change.list].pullPolicy.join('.')}` : 'imagePullPolicy';
     out.push({
-      message: unprefixed(w),
+      message: withOrigin(unprefixed(w), change, origin),
       severity: 'info',
       ...refPart,
       ...(podSpecPath ? { field: { path: fieldPath(podSpecPath, tail) } } : {}),
@@ -82,4 +90,11 @@ export function resultsFor(object: unknown, result: MutationResult, podSpecPath:
     });
   });
   return out;
+}
+
+/** A result about one entry of the pod spec (`spec.containers[1]`) that is not one of the engine's warnings. */
+export function entryResult(object: unknown, message: string, severity: Severity, fieldPath: string): KrmResult {
+  const ref = resourceRef(object);
+  const file = fileOf(object);
+  return { message, severity, ...(ref ? { resourceRef: ref } : {}), field: { path: fieldPath }, ...(file ? { file } : {}) };
 }

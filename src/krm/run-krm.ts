@@ -4,21 +4,27 @@ import { kindTable, pointerSegments, ruleFor } from '../engine/kinds.js';
 import { createEngine } from '../engine/mutate.js';
 import { resolveNamespacePolicy } from '../engine/namespace-policy.js';
 import { isObject } from '../engine/explicit.js';
-import { formatFinding } from '../fix/findings.js';
-import { fixManifest } from '../fix/fix-manifest.js';
-import { groupOf } from '../fix/locate-objects.js';
-import { parseManifest } from '../fix/parse-manifest.js';
+import type { PullfixConfig } from '../engine/types.js';
+import { droppedStray, formatFinding, type PolicyOrigin } from '../fix/findings.js';
+import { fixInput } from '../fix/fix-manifest.js';
+import { engineGroupOf } from '../fix/locate-objects.js';
+import { STDIN_NAME } from '../fix/read-inputs.js';
 import { configFromFunctionConfig } from './function-config.js';
 import { KrmError } from './krm-error.js';
 import { renderResourceList, type ItemEdit } from './render-resource-list.js';
 import { parseResourceList } from './resource-list.js';
-import { resultsFor, type KrmResult } from './results.js';
+import { entryResult, resultsFor, type KrmResult } from './results.js';
 
 export interface KrmOutput {
   /** What goes to stdout. */
   output: string;
   /** What goes to stderr (the exec-plugin form has no results field to carry it). */
   diagnostics: string;
+}
+
+/** Class policies come from the function's configuration: results say so, naming the field. */
+function originIn(config: PullfixConfig, where: string): PolicyOrigin {
+  return (cls) => (config.policies[cls] === undefined ? undefined : `${where} policies.${cls}: ${config.policies[cls]}`);
 }
 
 /**
@@ -29,7 +35,9 @@ export interface KrmOutput {
  */
 export function runKrm(input: string): KrmOutput {
   const list = parseResourceList(input);
-  const config = compileConfig(configFromFunctionConfig(list.functionConfig));
+  const raw = configFromFunctionConfig(list.functionConfig);
+  const config = compileConfig(raw);
+  const origin = originIn(raw, 'functionConfig');
   const engine = createEngine(config);
   const policy = resolveNamespacePolicy(config, undefined);
   const kinds = kindTable(config.podTemplates);
@@ -38,9 +46,15 @@ export function runKrm(input: string): KrmOutput {
   for (const item of list.items) {
     const object = item.value;
     if (!isObject(object) || typeof object.kind !== 'string') continue;
-    const group = groupOf(object.apiVersion);
+    const group = engineGroupOf(object.apiVersion, object.kind);
     const result = engine.mutate({ group, kind: object.kind, operation: 'CREATE', object, policy, source: 'manifest' });
-    results.push(...resultsFor(object, result, ruleFor(kinds, group, object.kind)?.podSpecPath));
+    const podSpecPath = ruleFor(kinds, group, object.kind)?.podSpecPath;
+    results.push(...resultsFor(object, result, podSpecPath, origin));
+    // A pod-level value that reached no container (no image, or one that does not parse) is lost: say so.
+    const located = { docIndex: 0, path: [], value: object, group, kind: object.kind };
+    for (const dropped of droppedStray({ object: located, result, ...(podSpecPath ? { podSpecPath } : {}) })) {
+      results.push(entryResult(object, dropped.message, 'warning', [...(podSpecPath ?? []), `${dropped.list}[${dropped.index}]`].join('.')));
+    }
     if (result.patch.length === 0) continue;
     const ops = result.patch.map((op) => ({
       op: op.op,
@@ -66,13 +80,17 @@ export function runExecPlugin(configFile: string, configText: string, input: str
     if (err instanceof YAMLParseError) throw new KrmError(`${configFile}: invalid YAML: ${(err.message.split('\n')[0] ?? '')}`);
     throw err;
   }
-  const config = compileConfig(configFromFunctionConfig(raw));
-  const parsed = parseManifest({ name: '<stdin>', text: input });
-  if (!parsed.ok) {
-    const first = parsed.diagnostics[0];
-    throw new KrmError(`invalid YAML on standard input${first ? ` at line ${first.line}, column ${first.col}: ${first.message}` : ''}`);
+  const fileConfig = configFromFunctionConfig(raw);
+  const config = compileConfig(fileConfig);
+  const outcome = fixInput(
+    { name: STDIN_NAME, text: input },
+    { engine: createEngine(config), policy: resolveNamespacePolicy(config, undefined), origin: originIn(fileConfig, `${configFile}:`) },
+  );
+  if (!outcome.ok) {
+    const first = outcome.diagnostics[0];
+    throw new KrmError(first ? `standard input, line ${first.line}, column ${first.col}: ${first.message}` : 'invalid input');
   }
-  const fixed = fixManifest(parsed.manifest, createEngine(config), resolveNamespacePolicy(config, undefined));
+  const { fixed } = outcome;
   const left = fixed.findings.filter((f) => !f.fixed).map((f) => `pullfix: ${formatFinding(f)}\n`);
   return { output: fixed.text, diagnostics: left.join('') };
 }

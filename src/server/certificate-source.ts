@@ -6,6 +6,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { watchFiles } from '../util/watch-files.js';
+import { UserError } from '../util/user-error.js';
 
 export interface CertificatePair {
   cert: Buffer;
@@ -16,7 +17,7 @@ export interface CertificatePair {
 }
 
 /** A certificate or key file that cannot be used; `file` is the one at fault. */
-export class CertificateError extends Error {
+export class CertificateError extends UserError {
   constructor(
     message: string,
     readonly file: string,

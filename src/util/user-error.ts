@@ -1,13 +1,3 @@
-/**
- * An error the user can act on: its message is printed alone, without a stack, and the
- * process exits with `exitCode`. Each command's own error class extends it, so the CLI maps
- * all of them in one place (src/cli/errors.ts).
- */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-  }
-}
+// The base of every error a user can act on lives in the engine, the innermost layer, so that
+// every layer (the engine's ConfigError included) can extend it; this path keeps working.
+export { UserError } from '../engine/user-error.js';

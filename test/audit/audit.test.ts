@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { Report } from '../../src/audit/policy-report.js';
 import { repoPath } from '../helpers/fixtures.js';
 import { FakeKubeRest, liveObject, type LiveOptions } from '../helpers/fake-kube-rest.js';
 
@@ -159,24 +161,85 @@ describe('pullfix audit', function () {
         name: 'web',
         container: 'web',
         containerList: 'containers',
+        rule: 'namespace-policy',
+        fieldPath: 'spec.template.spec.containers{web}.imagePullPolicy',
         current: 'IfNotPresent',
         wanted: 'Always',
         reason: 'namespace policy for mutable images',
         patchable: true,
       });
-      expect(report.findings[1]).to.include({ kind: 'StatefulSet', container: 'migrate', containerList: 'initContainers' });
+      expect(report.findings[1]).to.include({
+        kind: 'StatefulSet',
+        container: 'migrate',
+        containerList: 'initContainers',
+        fieldPath: 'spec.template.spec.initContainers{migrate}.imagePullPolicy',
+      });
       expect(report.findings[3]).to.deep.equal({
         namespace: 'shop',
         kind: 'DaemonSet',
         apiVersion: 'apps/v1',
         name: 'agent',
         container: null,
+        rule: 'pod-level-field',
+        fieldPath: 'spec.template.spec.imagePullPolicy',
         current: 'Always',
         wanted: null,
         reason: 'pod-level imagePullPolicy in the last-applied manifest: fix the manifest (pullfix fix)',
         patchable: false,
       });
       expect(report.findings.filter((f: { patchable: boolean }) => !f.patchable).map((f: { kind: string }) => f.kind)).to.deep.equal(['DaemonSet', 'Job', 'Pod']);
+    });
+
+    it('-o report: one openreports.io/v1alpha1 Report per namespace, fail, pass and skip results on the objects read', async () => {
+      const run = await pullfix(['audit', '-A', '-o', 'report'], env);
+      expect(run.status).to.equal(1);
+      const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as Report);
+      // -A leaves out kube-system, as the webhook does; legacy (mode off) and quiet are reported.
+      expect(docs.map((r) => `${r.apiVersion} ${r.kind} ${r.metadata.namespace}/${r.metadata.name}`)).to.deep.equal([
+        'openreports.io/v1alpha1 Report legacy/pullfix-audit',
+        'openreports.io/v1alpha1 Report quiet/pullfix-audit',
+        'openreports.io/v1alpha1 Report shop/pullfix-audit',
+      ]);
+      const [legacy, quiet, shopReport] = docs as [Report, Report, Report];
+      expect(legacy.results.map((r) => `${r.result} ${r.resources[0]?.name}: ${r.message}`)).to.deep.equal(['skip old: not checked: mode off']);
+      expect(quiet.summary).to.deep.equal({ pass: 2, fail: 0, warn: 0, error: 0, skip: 0 });
+      // The table's nine findings are the shop report's nine failures.
+      const fails = shopReport.results.filter((r) => r.result === 'fail');
+      expect(fails).to.have.length(9);
+      expect(shopReport.summary.fail).to.equal(9);
+      expect(shopReport.summary.pass + shopReport.summary.fail + shopReport.summary.skip).to.equal(shopReport.results.length);
+      const web = api.get('Deployment', 'shop', 'web') as { metadata: { uid: string } };
+      expect(fails[0]).to.deep.include({
+        source: 'pullfix',
+        policy: 'pullfix',
+        rule: 'namespace-policy',
+        result: 'fail',
+        severity: 'medium',
+        scored: true,
+        category: 'Image pull policy',
+        message: 'container "web": imagePullPolicy is IfNotPresent, wants Always: namespace policy for mutable images',
+        resources: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web', uid: web.metadata.uid, fieldPath: 'spec.template.spec.containers{web}.imagePullPolicy' }],
+        properties: { container: 'web', containerList: 'containers', current: 'IfNotPresent', wanted: 'Always', fix: 'pullfix audit --fix' },
+      });
+      const agentField = fails.find((r) => r.rule === 'pod-level-field' && r.properties?.['container'] === undefined);
+      expect(agentField?.message).to.equal('pod-level imagePullPolicy Always: pod-level imagePullPolicy in the last-applied manifest: fix the manifest (pullfix fix)');
+      expect(agentField?.properties?.['fix']).to.equal('pullfix fix on the manifest');
+      // Clean objects pass each rule; objects a controller owns are their owner's business.
+      const api1 = shopReport.results.filter((r) => r.resources[0]?.name === 'api');
+      expect(api1.map((r) => `${r.rule} ${r.result}`)).to.deep.equal(['namespace-policy pass', 'pod-level-field pass']);
+      expect(shopReport.results.some((r) => r.resources[0]?.name === 'web-7c9d8')).to.equal(false);
+      expect(shopReport.results.filter((r) => r.resources[0]?.name === 'ignored').map((r) => r.message)).to.deep.equal(['not checked: labelled pullfix.dev/ignore=true']);
+    });
+
+    it('-o report after --fix: what the patches resolved passes, what is left fails', async () => {
+      const run = await pullfix(['audit', '-n', 'shop', '--fix', '-o', 'report'], env);
+      expect(run.status).to.equal(1);
+      const [report] = parseAllDocuments(run.stdout).map((d) => d.toJS() as Report);
+      const web = report?.results.find((r) => r.resources[0]?.name === 'web' && r.rule === 'namespace-policy');
+      expect(web).to.deep.include({ result: 'pass', message: 'container "web": imagePullPolicy is IfNotPresent, wants Always: namespace policy for mutable images (patched)' });
+      expect(web?.properties?.['fix']).to.equal('patched by pullfix audit --fix');
+      // Pods, Jobs and the manifest's stray field cannot be patched: still failures.
+      expect(report?.results.filter((r) => r.result === 'fail').map((r) => `${r.resources[0]?.kind}/${r.resources[0]?.name}`)).to.deep.equal(['DaemonSet/agent', 'Job/migrate-once', 'Pod/debug']);
     });
 
     it('exits 0 with nothing on stdout for a clean namespace', async () => {
@@ -418,7 +481,7 @@ describe('pullfix audit', function () {
 
     it('refuses an unknown output format before calling the API server', async () => {
       const run = await pullfix(['audit', '-o', 'yaml'], env);
-      expect(run).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: -o "yaml": expected table or json\n' });
+      expect(run).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: -o "yaml": expected table, json or report\n' });
       expect(api.requests).to.deep.equal([]);
     });
   });

@@ -105,12 +105,27 @@ describe('audit: evaluateObject', () => {
   });
 });
 
+describe('audit: image volumes', () => {
+  it('finds an image volume off policy, names its image.pullPolicy, and --fix patches that field', () => {
+    const compiled = compileConfig({ ...DEFAULT_CONFIG });
+    const policy = resolveNamespacePolicy(compiled, { name: 'shop', labels: MUTABLE_ALWAYS, annotations: {} });
+    const object = liveObject('Deployment', { namespace: 'shop', name: 'app', applied: 'create', containers: [{ name: 'a', image: 'r/a:1.0' }] }) as Record<string, any>;
+    // As the API server stores it: the volume's pullPolicy defaulted for its tag.
+    object.spec.template.spec.volumes = [{ name: 'models', image: { reference: 'r/models:dev', pullPolicy: 'IfNotPresent' } }];
+    const result = evaluateObject(createEngine(compiled), kind('Deployment'), object, policy);
+    expect(result.findings.map((f) => ({ container: f.container, list: f.containerList, fieldPath: f.fieldPath, current: f.current, wanted: f.wanted }))).to.deep.equal([
+      { container: 'models', list: 'volumes', fieldPath: 'spec.template.spec.volumes{models}.image.pullPolicy', current: 'IfNotPresent', wanted: 'Always' },
+    ]);
+    expect(result.patch.filter((op) => op.path.startsWith('/spec/'))).to.deep.equal([{ op: 'replace', path: '/spec/template/spec/volumes/0/image/pullPolicy', value: 'Always' }]);
+  });
+});
+
 describe('audit: formatTable', () => {
   it('aligns columns three spaces apart, with - for an empty cell and no trailing blanks', () => {
     const base = { namespace: 'ns', kind: 'Pod', apiVersion: 'v1', name: 'p', patchable: false };
     const table = formatTable([
-      { ...base, container: 'a-long-name', current: 'IfNotPresent', wanted: 'Always', reason: 'r1' },
-      { ...base, container: null, current: 'Never', wanted: null, reason: 'r2' },
+      { ...base, container: 'a-long-name', rule: 'namespace-policy', fieldPath: 'spec.containers{a-long-name}.imagePullPolicy', current: 'IfNotPresent', wanted: 'Always', reason: 'r1' },
+      { ...base, container: null, rule: 'pod-level-field', fieldPath: 'spec.imagePullPolicy', current: 'Never', wanted: null, reason: 'r2' },
     ]);
     expect(table).to.equal(
       'NAMESPACE   KIND   NAME   CONTAINER     CURRENT        WANTED   REASON\n' +

@@ -431,7 +431,7 @@ describe('pullfix fix', function () {
     it('points at a written imagePullPolicy and names <stdin>', () => {
       const input = text('apiVersion: v1', 'kind: Pod', 'spec:', '  containers:', '  - name: a', '    image: nginx', '    imagePullPolicy: Never');
       const run = pullfix(['--check', '--mode', 'enforce', '--policy', 'mutable=Always', '-'], { cwd: dir, input });
-      expect(run.stdout).to.equal('<stdin>:7: container "a": imagePullPolicy Never -> Always (namespace policy for mutable images)\n');
+      expect(run.stdout).to.equal('<stdin>:7: container "a": imagePullPolicy Never -> Always (--policy mutable=Always)\n');
       expect(run.status).to.equal(1);
     });
 

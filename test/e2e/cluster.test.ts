@@ -2,6 +2,7 @@
 // Helm chart) rely on it to serve.
 import { expect } from 'chai';
 import { type TestCluster, shared } from './harness/cluster.js';
+import { pullPolicies } from './harness/workloads.js';
 
 describe('e2e: the test cluster', () => {
   let cluster: TestCluster;
@@ -21,6 +22,21 @@ describe('e2e: the test cluster', () => {
       const list = JSON.parse((await cluster.kubectlOk(['get', '--raw', `/apis/admissionregistration.k8s.io/${version}`])).stdout) as { resources: { name: string }[] };
       expect(list.resources.map((r) => r.name), version).to.include.members(['mutatingadmissionpolicies', 'mutatingadmissionpolicybindings']);
     }
+  });
+
+  it('accepts image volumes and defaults their pullPolicy by tag, as for containers', async () => {
+    // In a namespace pullfix leaves alone, so this is the API server's own doing.
+    const ns = await cluster.freshNamespace({ 'pullfix.dev/mode': 'off' });
+    const volume = (name: string, reference: string): object => ({ name, image: { reference } });
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'volumes', namespace: ns },
+      spec: { containers: [{ name: 'app', image: 'registry.example/web:1.0' }], volumes: [volume('tagged', 'registry.example/m:7'), volume('latest', 'registry.example/m:latest')] },
+    };
+    await cluster.kubectlOk(['create', '-f', '-'], { stdin: pod });
+    const stored = await cluster.getJson('pod', 'volumes', ns);
+    expect(pullPolicies(stored.spec)).to.deep.equal({ 'containers/app': 'IfNotPresent', 'volumes/tagged': 'IfNotPresent', 'volumes/latest': 'Always' });
   });
 
   it("gives pullfix the manifests' permissions and no more", async () => {

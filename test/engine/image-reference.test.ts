@@ -396,13 +396,6 @@ describe('image-reference', () => {
       );
     });
 
-    it('gives the same answer every time with a global pattern', () => {
-      const global = /^latest$/g;
-      const latest: ImageReference = { domain: 'docker.io', path: 'library/app', tag: 'latest' };
-      expect(classifyImage(latest, global)).to.equal('mutable');
-      expect(classifyImage(latest, global)).to.equal('mutable');
-      expect(classifyImage(latest, global)).to.equal('mutable');
-    });
   });
 
   describe('defaultPullPolicy (SetDefaults_Container)', () => {

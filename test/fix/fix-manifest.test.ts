@@ -7,10 +7,8 @@ import { compileConfig, DEFAULT_CONFIG } from '../../src/engine/config.js';
 import { createEngine } from '../../src/engine/mutate.js';
 import { resolveNamespacePolicy } from '../../src/engine/namespace-policy.js';
 import type { PullPolicy } from '../../src/engine/types.js';
-import { fixManifest } from '../../src/fix/fix-manifest.js';
-import { parseManifest } from '../../src/fix/parse-manifest.js';
+import { fixInput } from '../../src/fix/fix-manifest.js';
 import { joinStreams } from '../../src/fix/output.js';
-import { detectJsonIndent, renderJson } from '../../src/fix/render-json.js';
 
 const POLICIES: PullPolicy[] = ['Always', 'IfNotPresent', 'Never'];
 const policyArb = fc.option(fc.constantFrom(...POLICIES), { nil: undefined });
@@ -94,9 +92,9 @@ function fix(text: string, m: ManifestSpec): string {
     policies: { ...(m.mutable ? { mutable: m.mutable } : {}), ...(m.tagged ? { tagged: m.tagged } : {}) },
   });
   const engine = createEngine(config);
-  const parsed = parseManifest({ name: 'm.yaml', text });
-  if (!parsed.ok) throw new Error(`generated manifest does not parse: ${JSON.stringify(parsed.diagnostics)}\n${text}`);
-  return fixManifest(parsed.manifest, engine, resolveNamespacePolicy(config, undefined)).text;
+  const outcome = fixInput({ name: 'm.yaml', text }, { engine, policy: resolveNamespacePolicy(config, undefined) });
+  if (!outcome.ok) throw new Error(`generated manifest does not parse: ${JSON.stringify(outcome.diagnostics)}\n${text}`);
+  return outcome.fixed.text;
 }
 
 describe('fixManifest', () => {
@@ -136,8 +134,35 @@ describe('fixManifest', () => {
   });
 });
 
+describe('fixInput on JSON', () => {
+  it('edits JSON of any indentation in place: it reads as the engine\'s object, only policy text changes, and fixing again changes nothing', () => {
+    fc.assert(
+      fc.property(manifestArb, fc.constantFrom(0, 2, 4, '\t'), (m, indent) => {
+        const object = parse(render({ ...m, flowContainers: false })) as unknown;
+        let input = JSON.stringify(object, null, indent);
+        if (m.crlf) input = input.replace(/\n/g, '\r\n');
+        const once = fix(input, m);
+        const config = compileConfig({ ...DEFAULT_CONFIG, mode: m.mode, exemptImages: ['localhost:5000/*'], policies: { ...(m.mutable ? { mutable: m.mutable } : {}), ...(m.tagged ? { tagged: m.tagged } : {}) } });
+        const expected = createEngine(config).mutate({
+          group: m.kind === 'Pod' ? '' : 'apps',
+          kind: m.kind,
+          operation: 'CREATE',
+          object,
+          policy: resolveNamespacePolicy(config, undefined),
+          source: 'manifest',
+        }).mutated;
+        expect(JSON.parse(once)).to.deep.equal(expected);
+        expect(fix(once, m)).to.equal(once);
+        const strip = (t: string): string => t.replace(/"imagePullPolicy":\s*"[A-Za-z]+",\s*/g, '').replace(/,\s*"imagePullPolicy":\s*"[A-Za-z]+"/g, '');
+        expect(strip(once)).to.equal(strip(input));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('fixManifest with anchors', () => {
-  it('re-serialises a document whose pull policy is shared through an alias, keeping the others', () => {
+  it('changes an anchored pull policy and the alias that shares it, both in place', () => {
     const m = { mode: 'enforce', tagged: 'Always' } as unknown as ManifestSpec;
     const text = [
       '# leading comment',
@@ -158,19 +183,6 @@ describe('fixManifest with anchors', () => {
       '',
     ].join('\n');
     expect(fix(text, m)).to.equal(text.replace('&p IfNotPresent', '&p Always').replace('*p', 'Always'));
-  });
-});
-
-describe('renderJson', () => {
-  it('detects the indentation of the source', () => {
-    expect(detectJsonIndent('{\n  "a": 1\n}')).to.equal('  ');
-    expect(detectJsonIndent('[\n\t{}\n]')).to.equal('\t');
-    expect(detectJsonIndent('{"a": {\n    "b": 1}}')).to.equal(undefined);
-  });
-
-  it('keeps the final newline, or its absence', () => {
-    expect(renderJson('{\n    "a": 0\n}\n', { a: 1 })).to.equal('{\n    "a": 1\n}\n');
-    expect(renderJson('{"a": 0}', { a: 1 })).to.equal('{"a":1}');
   });
 });
 

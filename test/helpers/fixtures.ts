@@ -28,3 +28,11 @@ export interface Review {
 export function loadReview(name: string): Review {
   return JSON.parse(readFileSync(repoPath('test', 'fixtures', 'reviews', name), 'utf8')) as Review;
 }
+
+/**
+ * A fresh copy of an AdmissionReview recorded from a real kube-apiserver (test/fixtures/apiserver,
+ * copied verbatim from the project's recordings; its README says how each was made).
+ */
+export function loadRecorded(name: string): Review {
+  return JSON.parse(readFileSync(repoPath('test', 'fixtures', 'apiserver', name), 'utf8')) as Review;
+}

@@ -2,6 +2,9 @@
 // KRM function) and standalone kustomize (exec KRM function) when it is installed.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { REPO_ROOT, repoPath } from '../helpers/fixtures.js';
 
@@ -13,7 +16,7 @@ interface Run {
 }
 
 function run(command: string, args: string[], env: Record<string, string> = {}): Run {
-  const r = spawnSync(command, args, { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const r = spawnSync(command, args, { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 240_000, maxBuffer: 64 * 1024 * 1024 });
   const missing = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', missing };
 }
@@ -110,5 +113,60 @@ describe('examples/krm', function () {
     }
     expect(out.status, out.stderr).to.equal(0);
     expectFixed((parse(out.stdout) as Json).items);
+  });
+});
+
+describe('kubectl kustomize with pullfix as an exec plugin on a large render', function () {
+  this.timeout(300_000);
+
+  it('fixes a 2 MiB stream of resources piped to the plugin', function () {
+    const version = run('kubectl', ['version', '--client']);
+    if (version.missing) {
+      console.log('      skipped: kubectl is not installed');
+      this.skip();
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pullfix-kustomize-'));
+    try {
+      // An install file the size of a rendered argo-cd: workloads with long environments, each with a stray field.
+      const count = 500;
+      const resources = Array.from({ length: count }, (_, i) =>
+        [
+          `# component ${i}`,
+          'apiVersion: apps/v1',
+          'kind: Deployment',
+          'metadata:',
+          `  name: component-${i}`,
+          '  labels: {app.kubernetes.io/part-of: big}',
+          'spec:',
+          '  selector: {matchLabels: {app: c}}',
+          '  template:',
+          '    metadata: {labels: {app: c}}',
+          '    spec:',
+          '      imagePullPolicy: Always',
+          '      containers:',
+          `      - name: c${i}`,
+          `        image: quay.io/example/component:v2.${i}.0`,
+          '        args: ["--port=8080", "--log-level=info", "--redis=redis:6379"]',
+          '        env:',
+          ...Array.from({ length: 60 }, (_, k) => `        - {name: SETTING_${k}, value: "value of setting ${k} for component ${i}"}`),
+          '',
+        ].join('\n'),
+      ).join('---\n');
+      expect(resources.length).to.be.greaterThan(2 * 1024 * 1024);
+      writeFileSync(path.join(dir, 'install.yaml'), resources);
+      writeFileSync(path.join(dir, 'pullfix.yaml'), 'apiVersion: pullfix.dev/v1alpha1\nkind: PullfixConfig\nmetadata: {name: pullfix}\n');
+      writeFileSync(path.join(dir, 'kustomization.yaml'), 'resources: [install.yaml]\ntransformers: [pullfix.yaml]\n');
+      const out = run('kubectl', ['kustomize', '--enable-alpha-plugins', dir], { KUSTOMIZE_PLUGIN_HOME: repoPath('examples', 'krm', 'plugins') });
+      expect(out.stderr).to.equal('');
+      expect(out.status).to.equal(0);
+      const objects = documents(out.stdout);
+      expect(objects).to.have.length(count);
+      for (const o of objects) {
+        expect(o.spec.template.spec).to.not.have.property('imagePullPolicy');
+        expect(o.spec.template.spec.containers[0].imagePullPolicy).to.equal('Always');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

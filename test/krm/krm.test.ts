@@ -148,7 +148,8 @@ describe('pullfix krm', () => {
     });
 
     it('edits the fixed items in place and leaves every other byte as it was', () => {
-      const pod = '- {"apiVersion":"v1","kind":"Pod","metadata":{"name":"debug"},"spec":{"containers":[{"name":"shell","image":"busybox:dev","imagePullPolicy":"Always"}]}}\n';
+      // A flow item is edited inside its braces, in its own style, like any other.
+      const pod = POD_FLOW.replace("image: 'busybox:dev'", '$&, imagePullPolicy: Always');
       const cronjob = CRONJOB.replace('              image: registry.example.com/report:nightly\n', '$&              imagePullPolicy: Always\n');
       const expectedItems = DEPLOYMENT_FIXED + SERVICE + CONFIGMAP + cronjob + pod + BAD_IMAGE_JOB;
       const expectedHead = `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${expectedItems}functionConfig:\n${CONFIGMAP_CONFIG}`;
@@ -176,7 +177,7 @@ describe('pullfix krm', () => {
           file: webFile,
         },
         {
-          message: 'container "report": imagePullPolicy set to Always (namespace policy for mutable images)',
+          message: 'container "report": imagePullPolicy set to Always (functionConfig policies.mutable: Always)',
           severity: 'info',
           resourceRef: { apiVersion: 'batch/v1', kind: 'CronJob', name: 'report' },
           field: { path: 'spec.jobTemplate.spec.template.spec.containers[0].imagePullPolicy' },
@@ -184,7 +185,7 @@ describe('pullfix krm', () => {
           file: { path: 'jobs/report.yaml', index: 2 },
         },
         {
-          message: 'container "shell": imagePullPolicy set to Always (namespace policy for mutable images)',
+          message: 'container "shell": imagePullPolicy set to Always (functionConfig policies.mutable: Always)',
           severity: 'info',
           resourceRef: { apiVersion: 'v1', kind: 'Pod', name: 'debug' },
           field: { path: 'spec.containers[0].imagePullPolicy' },
@@ -225,7 +226,7 @@ describe('pullfix krm', () => {
     const results = parse(krm(input).stdout).results;
     expect(results.map((r: { message: string }) => r.message)).to.deep.equal([
       'from an earlier function',
-      'container "report": imagePullPolicy set to Always (namespace policy for mutable images)',
+      'container "report": imagePullPolicy set to Always (functionConfig policies.mutable: Always)',
     ]);
   });
 

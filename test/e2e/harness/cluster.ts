@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { repoPath } from '../../helpers/fixtures.js';
 import { KUBECTL, type KubectlOptions, type KubectlResult, run, warningsOf, writeKubeconfig } from './kubectl.js';
 import { type ClusterPki, makeClusterPki } from './pki.js';
-import { type Started, freePort, startProcess, tail, waitFor } from './processes.js';
+import { type Started, freePort, removeOnExit, startProcess, tail, waitFor } from './processes.js';
 import { webhookConfigurationFor } from './webhook-config.js';
 
 export { type KubectlResult, pullfixWarnings, warningsOf } from './kubectl.js';
@@ -125,6 +125,7 @@ export class TestCluster {
   private probeNamespace: string | undefined;
   private namespaceCount = 0;
   private webhookRegistered = false;
+  private readonly dirCleanup: { forget(): void };
 
   private constructor(
     readonly dir: string,
@@ -134,6 +135,7 @@ export class TestCluster {
     private readonly kustomizeDir: string,
   ) {
     this.apiServerUrl = `https://127.0.0.1:${ports.apiServer}`;
+    this.dirCleanup = removeOnExit(dir);
     this.kubeconfig = join(dir, 'admin.kubeconfig');
     writeKubeconfig(this.kubeconfig, this.apiServerUrl, pki.caCert, { clientCert: pki.adminCert, clientKey: pki.adminKey });
   }
@@ -149,7 +151,14 @@ export class TestCluster {
       pullfix: await freePort(),
       pullfixHealth: await freePort(),
     };
-    const cluster = new TestCluster(dir, binaries, makeClusterPki(join(dir, 'pki'), SERVICE_IP), ports, opts.kustomizeDir ?? DEFAULT_KUSTOMIZE_DIR);
+    let pki: ClusterPki;
+    try {
+      pki = makeClusterPki(join(dir, 'pki'), SERVICE_IP);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    const cluster = new TestCluster(dir, binaries, pki, ports, opts.kustomizeDir ?? DEFAULT_KUSTOMIZE_DIR);
     try {
       await cluster.startEtcd();
       await cluster.startApiServer();
@@ -387,6 +396,7 @@ export class TestCluster {
     }
     if (process.env.PULLFIX_E2E_KEEP === '1') process.stderr.write(`e2e: logs, certificates and etcd data kept in ${this.dir}\n`);
     else rmSync(this.dir, { recursive: true, force: true });
+    this.dirCleanup.forget();
   }
 }
 

@@ -2,11 +2,19 @@
 // output in a log file, stopped by PID, and killed on the way out whatever happens, so a run
 // never leaves one behind. Plus the bounded waits everything else is built on.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 
 /** Every child still running, by PID: what the exit handlers kill. */
 const running = new Map<number, ChildProcess>();
+/** Working directories the exit handlers remove (unless PULLFIX_E2E_KEEP=1). */
+const workDirs = new Set<string>();
+
+/** Removes `dir` on exit or SIGINT/SIGTERM if nothing removed it before; forget() when it is gone. */
+export function removeOnExit(dir: string): { forget(): void } {
+  workDirs.add(dir);
+  return { forget: () => void workDirs.delete(dir) };
+}
 
 export interface Started {
   name: string;
@@ -18,6 +26,15 @@ export interface Started {
   stop(graceMs?: number): Promise<void>;
   /** True until the process exits. */
   alive(): boolean;
+}
+
+/** Sends `sig` to `pid`; a process that exited a moment ago is not an error. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 /** Starts `command`, its stdout and stderr appended to `logFile`. */
@@ -53,9 +70,9 @@ export function startProcess(name: string, command: string, args: string[], logF
     alive: () => !done,
     async stop(graceMs = 10_000): Promise<void> {
       if (done) return;
-      process.kill(pid, 'SIGTERM');
+      signal(pid, 'SIGTERM');
       const timer = setTimeout(() => {
-        if (!done) process.kill(pid, 'SIGKILL');
+        if (!done) signal(pid, 'SIGKILL');
       }, graceMs);
       await exited;
       clearTimeout(timer);
@@ -72,16 +89,15 @@ export function tail(logFile: string, lines = 20): string {
   }
 }
 
-/** SIGKILL for every child still running; synchronous, so it works in an `exit` handler. */
+/**
+ * SIGKILL for every child still running, then removes the registered working directories;
+ * synchronous, so it works in an `exit` handler.
+ */
 export function killAllStarted(): void {
-  for (const pid of running.keys()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const pid of running.keys()) signal(pid, 'SIGKILL');
   running.clear();
+  if (process.env.PULLFIX_E2E_KEEP !== '1') for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+  workDirs.clear();
 }
 
 let exitHandlersInstalled = false;

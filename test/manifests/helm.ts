@@ -1,0 +1,37 @@
+// The real helm, as tools/build-helm.sh builds and caches it (PULLFIX_HELM names another).
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Compiled to dist/test/manifests/, so the repository root is three levels up.
+export const root = fileURLToPath(new URL('../../../', import.meta.url));
+export const chartDir = path.join(root, 'charts', 'pullfix');
+export const HELM_VERSION = 'v3.22.0';
+/** A version inside the chart's kubeVersion range; `helm template` assumes 1.20 otherwise. */
+export const KUBE_VERSION = '1.32.0';
+
+/** The helm binary, or undefined when it is neither named, cached nor on PATH. */
+export function findHelm(): string | undefined {
+  const named = process.env['PULLFIX_HELM'];
+  if (named) return named;
+  const cache = process.env['PULLFIX_TOOLS_CACHE'] ?? path.join(homedir(), '.cache', 'pullfix-tools');
+  const cached = path.join(cache, `helm-${HELM_VERSION}`, 'helm');
+  if (existsSync(cached)) return cached;
+  return spawnSync('helm', ['version', '--short'], { stdio: 'ignore' }).status === 0 ? 'helm' : undefined;
+}
+
+/** Builds helm into the cache (a few minutes the first time) and returns its path. */
+export function buildHelm(): string {
+  return execFileSync('bash', [path.join(root, 'tools', 'build-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+export function helm(binary: string, args: string[], env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
+  return spawnSync(binary, args, { encoding: 'utf8', env, timeout: 120_000 });
+}
+
+/** `helm template` of charts/pullfix as release `release` in `namespace`, with value flags (`--set`, `--set-json`). */
+export function helmTemplate(binary: string, valueArgs: string[] = [], release = 'pullfix', namespace = 'pullfix-system'): SpawnSyncReturns<string> {
+  return helm(binary, ['template', release, chartDir, '--namespace', namespace, '--kube-version', KUBE_VERSION, ...valueArgs]);
+}
