@@ -1,8 +1,8 @@
 // Words for users: admission warnings (shown by kubectl), the changes note and logs.
 // Warnings carry names and policies only, never other object contents.
 
-import type { ChangeReason } from './note.js';
-import type { ContainerList, ImageClass, PullPolicy } from './types.js';
+import type { NoteEntry } from './note.js';
+import type { ContainerList } from './types.js';
 
 export const WARNING_PREFIX = 'pullfix: ';
 /** kubectl shows warnings on one line; the API server docs advise 120 characters at most. */
@@ -22,15 +22,8 @@ export const ENTRY_WORDS: Readonly<Record<ContainerList, string>> = {
   volumes: 'image volume',
 };
 
-/** What a change message needs to know; ContainerChange has all of it. */
-export interface Described {
-  list: ContainerList;
-  name: string;
-  from?: string;
-  to: PullPolicy;
-  reason: ChangeReason;
-  imageClass: ImageClass;
-}
+/** What a change message needs to know: a note entry's fields (ContainerChange has them all). */
+export type Described = NoteEntry;
 
 /** Why a value was set, for people; `policySource` names where class policies come from. */
 export function because(change: Pick<Described, 'reason' | 'imageClass'>, policySource = 'namespace policy'): string {

@@ -56,6 +56,13 @@ const pathComponent = `${alphanumeric}(?:${separator}${alphanumeric})*`;
 const remoteName = `${pathComponent}(?:/${pathComponent})*`;
 const namePat = `(?:${domainAndPort}/)?${remoteName}`;
 
+/**
+ * The whole reference grammar (name, optional tag, optional digest), anchored, as source text.
+ * Every construct in it means the same in RE2 as in JavaScript, so `pullfix policy` hands this
+ * very text to CEL's `matches`.
+ */
+export const REFERENCE_PATTERN = `^${namePat}(?::${tagPat})?(?:@${digestPat})?$`;
+
 /** Groups: 1 name, 2 tag, 3 digest. */
 const REFERENCE_RE = new RegExp(`^(${namePat})(?::(${tagPat}))?(?:@(${digestPat}))?$`);
 /** Groups: 1 domain, 2 remote name. */

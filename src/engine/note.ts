@@ -22,7 +22,7 @@ export interface NoteEntry {
   from?: string;
   to: PullPolicy;
   reason: ChangeReason;
-  imageClass: ImageClass;
+  imageClass?: ImageClass;
 }
 
 export interface Note {

@@ -21,7 +21,8 @@ export interface ContainerChange {
   from?: string;
   to: PullPolicy;
   reason: ChangeReason;
-  imageClass: ImageClass;
+  /** The image's class; absent where the image is missing or does not parse (a stray value only). */
+  imageClass?: ImageClass;
 }
 
 export interface Decision {
@@ -111,10 +112,17 @@ export function planEntries(input: PlanInput): Plan {
     const name = typeof entry.name === 'string' ? entry.name : `#${index}`;
     if (input.existingEphemeral?.has(entry.name)) continue;
     const image = entryField(entry, list, 'image');
-    if (typeof image !== 'string') continue;
-    const parsed = parseImageReference(image);
-    if (!parsed.ok) {
-      warnings.push(formatWarning(`${ENTRY_WORDS[list]} ${JSON.stringify(name)}: image ${JSON.stringify(image)} does not parse (${parsed.error}); left alone`));
+    const parsed = typeof image === 'string' ? parseImageReference(image) : undefined;
+    if (typeof image !== 'string' || !parsed?.ok) {
+      // A manifest may name a container without its image (a kustomize patch) or with one a
+      // later step fills in (`${REGISTRY}/app:${TAG}`): the pod-level value still belongs to it,
+      // since it does not depend on the image. Class policies and admitted objects need one.
+      const strayOnly = input.source === 'manifest' && input.stray !== undefined && typeof entryField(entry, list, 'pullPolicy') !== 'string';
+      if (parsed && !parsed.ok) {
+        const outcome = strayOnly ? 'given the pod-level value only' : 'left alone';
+        warnings.push(formatWarning(`${ENTRY_WORDS[list]} ${JSON.stringify(name)}: image ${JSON.stringify(image)} does not parse (${parsed.error}); ${outcome}`));
+      }
+      if (strayOnly) changes.push({ list, index, name, to: input.stray!, reason: 'stray' });
       continue;
     }
     if (policy.isExempt(image)) continue;

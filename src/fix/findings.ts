@@ -2,8 +2,6 @@
 
 import { isMap, isSeq, type Document, type LineCounter } from 'yaml';
 import { WARNING_PREFIX } from '../engine/describe.js';
-import { getPath, isObject } from '../engine/explicit.js';
-import { parseImageReference } from '../engine/image-reference.js';
 import type { ContainerChange } from '../engine/mutate.js';
 import { ENTRY_FIELDS, type ContainerList, type ImageClass } from '../engine/types.js';
 import type { ObjectFix } from './fix-objects.js';
@@ -35,7 +33,7 @@ function unprefixed(warning: string): string {
  * has no namespace labels, so the finding names the flag or config file it came from.
  */
 export function withOrigin(message: string, change: ContainerChange | undefined, origin: PolicyOrigin | undefined): string {
-  if (!change || change.reason !== 'policy' || !origin) return message;
+  if (!change || change.reason !== 'policy' || !origin || !change.imageClass) return message;
   const from = origin(change.imageClass);
   const said = `(namespace policy for ${change.imageClass} images)`;
   return from && message.endsWith(said) ? `${message.slice(0, -said.length)}(${from})` : message;
@@ -105,32 +103,6 @@ class Locator {
   }
 }
 
-/**
- * Containers that the removed pod-level value did not reach: no image written (a kustomize
- * patch names containers only), or an image that does not parse (`${REGISTRY}/app:${TAG}`).
- * The engine gives the value only to entries whose image it can classify, so here it is lost.
- */
-export function droppedStray(fix: Pick<ObjectFix, 'object' | 'result' | 'podSpecPath'>): { list: ContainerList; index: number; message: string }[] {
-  const podSpec = getPath(fix.object.value, fix.podSpecPath ?? []);
-  if (!fix.result.strayRemoved || !isObject(podSpec)) return [];
-  const value = JSON.stringify(podSpec.imagePullPolicy);
-  const out: { list: ContainerList; index: number; message: string }[] = [];
-  for (const list of ['containers', 'initContainers'] as const) {
-    const entries = podSpec[list];
-    if (!Array.isArray(entries)) continue;
-    entries.forEach((entry: unknown, index) => {
-      if (!isObject(entry) || entry.imagePullPolicy !== undefined) return;
-      if (fix.result.changes.some((c) => c.list === list && c.index === index)) return;
-      const why = typeof entry.image !== 'string' ? 'it has no image' : parseImageReference(entry.image).ok ? undefined : 'its image does not parse';
-      if (!why) return;
-      const name = typeof entry.name === 'string' ? entry.name : `#${index}`;
-      const word = list === 'containers' ? 'container' : 'init container';
-      out.push({ list, index, message: `${word} ${JSON.stringify(name)}: pod-level imagePullPolicy ${value} not given to it (${why}); the value is dropped: set it here by hand` });
-    });
-  }
-  return out;
-}
-
 /** Every warning the engine gave for one document's objects, each with its line. */
 export function findingsFor(
   file: string,
@@ -156,9 +128,6 @@ export function findingsFor(
       // A pod-level value read in another letter case is gone once the field is removed.
       const fixed = strayRemoved && message.startsWith('pod-level ');
       findings.push({ file, line: at.forWarning(message), message, fixed });
-    }
-    for (const dropped of droppedStray(fix)) {
-      findings.push({ file, line: at.container(dropped.list, dropped.index), message: dropped.message, fixed: false });
     }
   }
   return findings.sort((a, b) => a.line - b.line);

@@ -91,10 +91,3 @@ export function resultsFor(
   });
   return out;
 }
-
-/** A result about one entry of the pod spec (`spec.containers[1]`) that is not one of the engine's warnings. */
-export function entryResult(object: unknown, message: string, severity: Severity, fieldPath: string): KrmResult {
-  const ref = resourceRef(object);
-  const file = fileOf(object);
-  return { message, severity, ...(ref ? { resourceRef: ref } : {}), field: { path: fieldPath }, ...(file ? { file } : {}) };
-}

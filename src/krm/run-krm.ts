@@ -5,7 +5,7 @@ import { createEngine } from '../engine/mutate.js';
 import { resolveNamespacePolicy } from '../engine/namespace-policy.js';
 import { isObject } from '../engine/explicit.js';
 import type { PullfixConfig } from '../engine/types.js';
-import { droppedStray, formatFinding, type PolicyOrigin } from '../fix/findings.js';
+import { formatFinding, type PolicyOrigin } from '../fix/findings.js';
 import { fixInput } from '../fix/fix-manifest.js';
 import { engineGroupOf } from '../fix/locate-objects.js';
 import { STDIN_NAME } from '../fix/read-inputs.js';
@@ -13,7 +13,7 @@ import { configFromFunctionConfig } from './function-config.js';
 import { KrmError } from './krm-error.js';
 import { renderResourceList, type ItemEdit } from './render-resource-list.js';
 import { parseResourceList } from './resource-list.js';
-import { entryResult, resultsFor, type KrmResult } from './results.js';
+import { resultsFor, type KrmResult } from './results.js';
 
 export interface KrmOutput {
   /** What goes to stdout. */
@@ -50,11 +50,6 @@ export function runKrm(input: string): KrmOutput {
     const result = engine.mutate({ group, kind: object.kind, operation: 'CREATE', object, policy, source: 'manifest' });
     const podSpecPath = ruleFor(kinds, group, object.kind)?.podSpecPath;
     results.push(...resultsFor(object, result, podSpecPath, origin));
-    // A pod-level value that reached no container (no image, or one that does not parse) is lost: say so.
-    const located = { docIndex: 0, path: [], value: object, group, kind: object.kind };
-    for (const dropped of droppedStray({ object: located, result, ...(podSpecPath ? { podSpecPath } : {}) })) {
-      results.push(entryResult(object, dropped.message, 'warning', [...(podSpecPath ?? []), `${dropped.list}[${dropped.index}]`].join('.')));
-    }
     if (result.patch.length === 0) continue;
     const ops = result.patch.map((op) => ({
       op: op.op,

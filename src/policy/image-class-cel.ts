@@ -4,23 +4,11 @@
 
 import { bind, celString } from './cel.js';
 
-// The grammar of distribution/reference regexp.go, assembled as the engine assembles it. Every
-// construct here means the same in RE2 (the API server's CEL `matches`) as in JavaScript.
-const alphanumeric = '[a-z0-9]+';
-const separator = '(?:[._]|__|[-]+)';
-const domainNameComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const optionalPort = '(?::[0-9]+)?';
-const tagPat = '[\\w][\\w.-]{0,127}';
-const digestPat = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]{32,}';
-const ipv6address = '\\[(?:[a-fA-F0-9:]+)\\]';
-const domainName = `${domainNameComponent}(?:\\.${domainNameComponent})*`;
-const host = `(?:${domainName}|${ipv6address})`;
-const pathComponent = `${alphanumeric}(?:${separator}${alphanumeric})*`;
-const remoteName = `${pathComponent}(?:/${pathComponent})*`;
-const namePat = `(?:${host}${optionalPort}/)?${remoteName}`;
+// The grammar of distribution/reference regexp.go, the engine's own text: every construct in it
+// means the same in RE2 (the API server's CEL `matches`) as in JavaScript.
+import { REFERENCE_PATTERN } from '../engine/image-reference.js';
 
-/** A whole normalised reference: name, optional tag, optional digest (reference.go ReferenceRegexp, anchored). */
-export const REFERENCE_PATTERN = `^${namePat}(?::${tagPat})?(?:@${digestPat})?$`;
+export { REFERENCE_PATTERN };
 /** ParseNormalizedNamed refuses a 64-hex-digit string: it would be taken for an image ID. */
 export const IDENTIFIER_PATTERN = '^[a-f0-9]{64}$';
 /** The digests go-digest validates with the hashes linked into the API server. */

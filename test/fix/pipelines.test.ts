@@ -293,7 +293,7 @@ describe('pullfix fix and krm in pipelines', function () {
     expect(run.stdout).to.include('        image: b:1\n        imagePullPolicy: Always\n');
   });
 
-  it('warns when a pod-level value reaches a container with no image or an image that does not parse', () => {
+  it('moves a pod-level value to every container named, with no image or an image that does not parse', () => {
     const input = lines(
       'apiVersion: apps/v1',
       'kind: Deployment',
@@ -307,13 +307,22 @@ describe('pullfix fix and krm in pipelines', function () {
       '      - name: tmpl',
       '        image: ${REGISTRY}/app:${TAG}',
     );
-    const run = pullfix(['fix', '--check', '-'], dir, input);
-    expect(run.status).to.equal(1);
-    expect(run.stdout).to.include('<stdin>:9: container "web": pod-level imagePullPolicy "Always" not given to it (it has no image); the value is dropped');
-    expect(run.stdout).to.include('<stdin>:10: container "tmpl": pod-level imagePullPolicy "Always" not given to it (its image does not parse)');
+    const check = pullfix(['fix', '--check', '-'], dir, input);
+    expect(check.status).to.equal(1);
+    expect(check.stdout).to.include('<stdin>:9: container "web": imagePullPolicy set to Always (moved from pod level)');
+    expect(check.stdout).to.include('<stdin>:10: container "tmpl": image "${REGISTRY}/app:${TAG}" does not parse');
+    expect(check.stdout).to.include('<stdin>:10: container "tmpl": imagePullPolicy set to Always (moved from pod level)');
+    const fixed = pullfix(['fix', '-'], dir, input);
+    expect(fixed.status).to.equal(0);
+    const containers = (parse(fixed.stdout) as any).spec.template.spec.containers;
+    expect(containers).to.deep.equal([
+      { name: 'web', imagePullPolicy: 'Always' },
+      { name: 'tmpl', image: '${REGISTRY}/app:${TAG}', imagePullPolicy: 'Always' },
+    ]);
+    expect((parse(fixed.stdout) as any).spec.template.spec.imagePullPolicy).to.equal(undefined);
   });
 
-  it('krm gives a warning result for a container the pod-level value does not reach', () => {
+  it('krm moves a pod-level value to a container named without its image (a kustomize patch)', () => {
     const input = lines(
       'apiVersion: config.kubernetes.io/v1',
       'kind: ResourceList',
@@ -330,15 +339,9 @@ describe('pullfix fix and krm in pipelines', function () {
     );
     const run = pullfix(['krm'], dir, input);
     expect(run.status).to.equal(0);
-    const results = (parse(run.stdout) as { results: { severity: string; message: string; field?: { path: string } }[] }).results;
-    expect(results.filter((r) => r.severity === 'warning')).to.deep.equal([
-      {
-        message: 'container "web": pod-level imagePullPolicy "Always" not given to it (it has no image); the value is dropped: set it here by hand',
-        severity: 'warning',
-        resourceRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-        field: { path: 'spec.template.spec.containers[0]' },
-      },
-    ]);
+    const out = parse(run.stdout) as any;
+    expect(out.items[0].spec.template.spec.containers).to.deep.equal([{ name: 'web', imagePullPolicy: 'Always' }]);
+    expect(out.results.filter((r: { severity: string }) => r.severity === 'warning')).to.deep.equal([]);
   });
 
   it('fixes extensions/v1beta1 workloads like apps/v1', () => {

@@ -506,8 +506,6 @@ export function checkInvariants(c: FuzzCase, answer: AnsweredReview, namespaces:
   return mutated;
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /** The kind the handler sees: request.kind, group '' when missing (as decodeReview reads it). */
 export function requestKind(c: FuzzCase): KindCase {
   const k = (c.review.request as { kind?: { group?: unknown; kind?: unknown } }).kind;
