@@ -123,7 +123,7 @@ function inProcess(): InProcessResult {
 const LOAD_PARTS = [
   { group: 'express, router, body-parser, raw-body: their own code (the framework floor runs it too)', match: /^\S+ (express|router|body-parser|raw-body)\//, self: true },
   { group: 'writing the response: res.end, HTTP and TLS (the floors do this too)', match: /^end node:_http_outgoing/ },
-  { group: 'pullfix admission handler: decode, engine, response', match: /^handle dist\/src\/admission\/handler\.js/ },
+  { group: 'pullfix admission handler: decode, engine, response', match: /^(handle|admit|answer) dist\/src\/admission\/handler\.js/ },
   { group: 'of which the engine (engine.mutate)', match: /^mutate dist\/src\/engine\/mutate\.js/ },
   { group: 'logging: the JSON line per patched review (pino, sonic-boom)', match: /^\S+ (pino|sonic-boom)\// },
   { group: 'metrics (prom-client)', match: /^\S+ prom-client\// },
