@@ -1,5 +1,5 @@
-// examples/krm rendered by the real orchestrators: kubectl kustomize (exec plugin), kpt (exec
-// KRM function) and standalone kustomize (exec KRM function) when it is installed.
+// examples/krm rendered by the real orchestrators: kubectl kustomize (exec plugin), standalone
+// kustomize (exec KRM function; built by tools/build-kustomize.sh) and kpt when it is installed.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { REPO_ROOT, repoPath } from '../helpers/fixtures.js';
+import { findKustomize } from './kustomize.js';
 
 interface Run {
   status: number | null;
@@ -46,6 +47,42 @@ function documents(text: string): Json[] {
   return Array.from(parseAllDocuments(text)).map((d) => d.toJS() as Json);
 }
 
+/** An install file the size of a rendered argo-cd: `count` workloads with long environments, each with a stray field. */
+function bigInstall(count: number): string {
+  return Array.from({ length: count }, (_, i) =>
+    [
+      `# component ${i}`,
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      `  name: component-${i}`,
+      '  labels: {app.kubernetes.io/part-of: big}',
+      'spec:',
+      '  selector: {matchLabels: {app: c}}',
+      '  template:',
+      '    metadata: {labels: {app: c}}',
+      '    spec:',
+      '      imagePullPolicy: Always',
+      '      containers:',
+      `      - name: c${i}`,
+      `        image: quay.io/example/component:v2.${i}.0`,
+      '        args: ["--port=8080", "--log-level=info", "--redis=redis:6379"]',
+      '        env:',
+      ...Array.from({ length: 60 }, (_, k) => `        - {name: SETTING_${k}, value: "value of setting ${k} for component ${i}"}`),
+      '',
+    ].join('\n'),
+  ).join('---\n');
+}
+
+/** Every workload of bigInstall's render, fixed. */
+function expectBigFixed(objects: Json[], count: number): void {
+  expect(objects).to.have.length(count);
+  for (const o of objects) {
+    expect(o.spec.template.spec).to.not.have.property('imagePullPolicy');
+    expect(o.spec.template.spec.containers[0].imagePullPolicy).to.equal('Always');
+  }
+}
+
 describe('examples/krm', function () {
   this.timeout(60_000);
 
@@ -78,16 +115,6 @@ describe('examples/krm', function () {
       this.skip();
     }
     const out = run('kubectl', ['kustomize', '--enable-alpha-plugins', '--enable-exec', 'examples/krm']);
-    expect(out.status, out.stderr).to.equal(0);
-    expectFixed(documents(out.stdout));
-  });
-
-  it('kustomize build --enable-alpha-plugins --enable-exec renders examples/krm fixed (exec KRM function)', function () {
-    const out = run('kustomize', ['build', '--enable-alpha-plugins', '--enable-exec', 'examples/krm']);
-    if (out.missing) {
-      console.log('      skipped: standalone kustomize is not installed');
-      this.skip();
-    }
     expect(out.status, out.stderr).to.equal(0);
     expectFixed(documents(out.stdout));
   });
@@ -127,31 +154,8 @@ describe('kubectl kustomize with pullfix as an exec plugin on a large render', f
     }
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pullfix-kustomize-'));
     try {
-      // An install file the size of a rendered argo-cd: workloads with long environments, each with a stray field.
       const count = 500;
-      const resources = Array.from({ length: count }, (_, i) =>
-        [
-          `# component ${i}`,
-          'apiVersion: apps/v1',
-          'kind: Deployment',
-          'metadata:',
-          `  name: component-${i}`,
-          '  labels: {app.kubernetes.io/part-of: big}',
-          'spec:',
-          '  selector: {matchLabels: {app: c}}',
-          '  template:',
-          '    metadata: {labels: {app: c}}',
-          '    spec:',
-          '      imagePullPolicy: Always',
-          '      containers:',
-          `      - name: c${i}`,
-          `        image: quay.io/example/component:v2.${i}.0`,
-          '        args: ["--port=8080", "--log-level=info", "--redis=redis:6379"]',
-          '        env:',
-          ...Array.from({ length: 60 }, (_, k) => `        - {name: SETTING_${k}, value: "value of setting ${k} for component ${i}"}`),
-          '',
-        ].join('\n'),
-      ).join('---\n');
+      const resources = bigInstall(count);
       expect(resources.length).to.be.greaterThan(2 * 1024 * 1024);
       writeFileSync(path.join(dir, 'install.yaml'), resources);
       writeFileSync(path.join(dir, 'pullfix.yaml'), 'apiVersion: pullfix.dev/v1alpha1\nkind: PullfixConfig\nmetadata: {name: pullfix}\n');
@@ -159,12 +163,52 @@ describe('kubectl kustomize with pullfix as an exec plugin on a large render', f
       const out = run('kubectl', ['kustomize', '--enable-alpha-plugins', dir], { KUSTOMIZE_PLUGIN_HOME: repoPath('examples', 'krm', 'plugins') });
       expect(out.stderr).to.equal('');
       expect(out.status).to.equal(0);
-      const objects = documents(out.stdout);
-      expect(objects).to.have.length(count);
-      for (const o of objects) {
-        expect(o.spec.template.spec).to.not.have.property('imagePullPolicy');
-        expect(o.spec.template.spec.containers[0].imagePullPolicy).to.equal('Always');
-      }
+      expectBigFixed(documents(out.stdout), count);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('standalone kustomize with pullfix as an exec KRM function', function () {
+  this.timeout(300_000);
+  let kustomize = '';
+
+  before(function () {
+    // A cold build of kustomize takes minutes; once cached this is a file check.
+    this.timeout(900_000);
+    const found = findKustomize();
+    if ('skip' in found) {
+      console.log(`      skipped: ${found.skip}`);
+      this.skip();
+    }
+    kustomize = found.binary;
+  });
+
+  it('kustomize build --enable-alpha-plugins --enable-exec renders examples/krm fixed', function () {
+    const out = run(kustomize, ['build', '--enable-alpha-plugins', '--enable-exec', 'examples/krm']);
+    expect(out.status, out.stderr).to.equal(0);
+    expect(out.stderr).to.equal('');
+    expectFixed(documents(out.stdout));
+  });
+
+  it('fixes a 2 MiB ResourceList handed to the function', function () {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pullfix-kustomize-exec-'));
+    try {
+      const count = 500;
+      const resources = bigInstall(count);
+      expect(resources.length).to.be.greaterThan(2 * 1024 * 1024);
+      writeFileSync(path.join(dir, 'install.yaml'), resources);
+      const fn = repoPath('examples', 'krm', 'pullfix-krm');
+      writeFileSync(
+        path.join(dir, 'pullfix.yaml'),
+        `apiVersion: pullfix.dev/v1alpha1\nkind: PullfixConfig\nmetadata:\n  name: pullfix\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ${fn}\npolicies:\n  mutable: Always\n`,
+      );
+      writeFileSync(path.join(dir, 'kustomization.yaml'), 'resources: [install.yaml]\ntransformers: [pullfix.yaml]\n');
+      const out = run(kustomize, ['build', '--enable-alpha-plugins', '--enable-exec', dir]);
+      expect(out.status, out.stderr).to.equal(0);
+      expect(out.stderr).to.equal('');
+      expectBigFixed(documents(out.stdout), count);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
