@@ -16,6 +16,7 @@ import { type Generator, type LoadRun, h2loadAvailable, load } from './loadgen.j
 import { type Certs, type RunningProcess, type ServerName, cpuSeconds, memory, post, startBare, startPullfix, stop } from './processes.js';
 import { type Frame, type Share, groupShares, topFrames } from './profile.js';
 import { type Results, type ServerShapeResult, evaluateTargets, markdown, mean } from './report.js';
+import type { ScaleResult } from './scale.js';
 
 const env = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);
@@ -91,6 +92,28 @@ async function measure(server: RunningProcess, bodyFile: string, rate: number): 
   return { run, cpuUs: (cpu / all) * 1e6 };
 }
 
+/**
+ * Namespaces at scale (bench/scale.ts) in a process of its own: it starts the `make e2e`
+ * harness (etcd and kube-apiserver on loopback), so it stops everything it started whatever
+ * happens; bounded here as well.
+ */
+function scale(): ScaleResult {
+  try {
+    const out = execFileSync(process.execPath, [repoPath('dist', 'bench', 'scale.js')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 30 * 60_000,
+      killSignal: 'SIGTERM',
+    });
+    return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ScaleResult;
+  } catch (err) {
+    const out = (err as { stdout?: string }).stdout ?? '';
+    const last = out.trim().split('\n').at(-1);
+    if (last?.startsWith('{')) return JSON.parse(last) as ScaleResult;
+    return { apiServer: 'unknown', steps: [], error: (err as Error).message.split('\n')[0] ?? 'failed' };
+  }
+}
+
 function inProcess(): InProcessResult {
   const out = execFileSync(process.execPath, ['--expose-gc', repoPath('dist', 'bench', 'in-process.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 120_000 });
   return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as InProcessResult;
@@ -100,7 +123,7 @@ function inProcess(): InProcessResult {
 const LOAD_PARTS = [
   { group: 'express, router, body-parser, raw-body: their own code (the framework floor runs it too)', match: /^\S+ (express|router|body-parser|raw-body)\//, self: true },
   { group: 'writing the response: res.end, HTTP and TLS (the floors do this too)', match: /^end node:_http_outgoing/ },
-  { group: 'pullfix admission handler: decode, engine, response', match: /^handle dist\/src\/admission\/handler\.js/ },
+  { group: 'pullfix admission handler: decode, engine, response', match: /^(handle|admit|answer) dist\/src\/admission\/handler\.js/ },
   { group: 'of which the engine (engine.mutate)', match: /^mutate dist\/src\/engine\/mutate\.js/ },
   { group: 'logging: the JSON line per patched review (pino, sonic-boom)', match: /^\S+ (pino|sonic-boom)\// },
   { group: 'metrics (prom-client)', match: /^\S+ prom-client\// },
@@ -187,6 +210,8 @@ async function main(): Promise<void> {
 
   say('in-process figures (tinybench)');
   const inProc = inProcess();
+  say('namespaces at scale: a real kube-apiserver (the make e2e harness)');
+  const scaleResult = process.env.BENCH_SCALE === '0' ? { apiServer: 'unknown', steps: [], error: 'skipped (BENCH_SCALE=0)' } : scale();
 
   const shapes: Results['shapes'] = {};
   for (const shape of SHAPES) {
@@ -216,6 +241,7 @@ async function main(): Promise<void> {
     shapes,
     servers: serverFigures,
     pullfix10k,
+    scale: scaleResult,
     inProcess: inProc,
   };
   const targets = evaluateTargets(partial);
@@ -236,7 +262,7 @@ async function main(): Promise<void> {
     profiles['pullfix serve under deploy-3-stray load'] = topFrames(file, 15);
     profileShares['pullfix serve under deploy-3-stray load'] = groupShares(file, LOAD_PARTS);
   }
-  if (missed('RSS') || missed('ready after start,')) {
+  if (missed('ready (/readyz 200) after start, standalone')) {
     const dir = path.join(work, 'profile-start');
     mkdirSync(dir);
     const p = await startPullfix({ certs, namespacesFile: ns10k, logFile: path.join(work, 'pullfix-prof-10k.log'), nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });

@@ -21,3 +21,11 @@ export class PayloadTooLargeError extends HttpError {
     super(413, `request body is larger than the ${limit}-byte limit`);
   }
 }
+
+/** A compressed body: the API server never compresses a review, and inflating one is a bomb's way in. */
+export class UnsupportedEncodingError extends HttpError {
+  override readonly name = 'UnsupportedEncodingError';
+  constructor(encoding: string) {
+    super(415, `content-encoding ${encoding} is not accepted; send the AdmissionReview uncompressed`);
+  }
+}

@@ -36,3 +36,15 @@ export function admissionResponse(apiVersion: ReviewVersion, uid: string, parts:
   if (parts.changes) response.auditAnnotations = { changes: parts.changes };
   return { apiVersion, kind: 'AdmissionReview', response };
 }
+
+// The fixed head of every answer, serialised once per apiVersion: per request only the
+// response itself is turned into text.
+const HEADS: Record<ReviewVersion, string> = {
+  'admission.k8s.io/v1': '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":',
+  'admission.k8s.io/v1beta1': '{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","response":',
+};
+
+/** The review as JSON text, the same as JSON.stringify(review). */
+export function serialiseReview(review: AdmissionReviewResponse): string {
+  return `${HEADS[review.apiVersion]}${JSON.stringify(review.response)}}`;
+}

@@ -1,5 +1,6 @@
 // Decoding an AdmissionReview: the shape checks that let everything after them trust the data.
 import { BadRequestError } from './errors.js';
+import { isObject } from '../engine/explicit.js';
 import type { Operation } from '../engine/kinds.js';
 
 export const REVIEW_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
@@ -23,9 +24,6 @@ export interface AdmissionRequest {
   dryRun: boolean;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function optionalString(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -33,17 +31,17 @@ function optionalString(value: unknown): string {
 
 /** Validates a parsed body; throws BadRequestError saying what is missing. */
 export function decodeReview(body: unknown): AdmissionRequest {
-  if (!isRecord(body)) throw new BadRequestError('body is not a JSON object');
+  if (!isObject(body)) throw new BadRequestError('body is not a JSON object');
   if (body.kind !== 'AdmissionReview') throw new BadRequestError('body is not an AdmissionReview (kind must be "AdmissionReview")');
   const apiVersion = body.apiVersion;
   if (typeof apiVersion !== 'string' || !(REVIEW_VERSIONS as readonly string[]).includes(apiVersion)) {
     throw new BadRequestError(`unsupported AdmissionReview apiVersion ${JSON.stringify(apiVersion)}; expected ${REVIEW_VERSIONS.join(' or ')}`);
   }
   const request = body.request;
-  if (!isRecord(request)) throw new BadRequestError('AdmissionReview has no request');
+  if (!isObject(request)) throw new BadRequestError('AdmissionReview has no request');
   if (typeof request.uid !== 'string' || request.uid === '') throw new BadRequestError('AdmissionReview request has no uid');
   const kind = request.kind;
-  if (!isRecord(kind) || typeof kind.kind !== 'string') throw new BadRequestError('AdmissionReview request has no kind');
+  if (!isObject(kind) || typeof kind.kind !== 'string') throw new BadRequestError('AdmissionReview request has no kind');
   const operation = request.operation;
   if (typeof operation !== 'string' || !OPERATIONS.includes(operation)) {
     throw new BadRequestError(`AdmissionReview request has no valid operation (got ${JSON.stringify(operation)})`);

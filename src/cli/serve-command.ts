@@ -4,6 +4,11 @@ import type { NamespaceSource } from '../cluster/namespace-source.js';
 import { UsageError } from './errors.js';
 import { parsePort } from './options.js';
 
+/** Log lines are written in batches of about this size (sonic-boom needs it below its 16 KiB maxWrite)... */
+const LOG_BUFFER_BYTES = 8192;
+/** ...or at least this often. */
+const LOG_FLUSH_MS = 500;
+
 interface ServeFlags {
   config?: string;
   port: number;
@@ -25,13 +30,15 @@ async function namespaceSource(flags: ServeFlags, logger: Logger): Promise<Names
     return new FileNamespaceSource(flags.namespaces, { logger, watch: true });
   }
   if (process.env.KUBERNETES_SERVICE_HOST || process.env.KUBECONFIG) {
-    const [{ KubeConfig }, { InformerNamespaceSource }] = await Promise.all([
-      import('@kubernetes/client-node'),
-      import('../cluster/namespace-informer-source.js'),
+    const [{ inClusterEndpoint, kubeconfigEndpoint }, { kubeClient }, { WatchNamespaceSource }] = await Promise.all([
+      import('../cluster/kube-endpoint.js'),
+      import('../cluster/kube-client.js'),
+      import('../cluster/namespace-watch-source.js'),
     ]);
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    return new InformerNamespaceSource(kc, { logger });
+    // As controller-runtime does: KUBECONFIG when set, else the service account inside a pod.
+    const endpoint = process.env.KUBECONFIG ? await kubeconfigEndpoint(process.env.KUBECONFIG) : inClusterEndpoint();
+    logger.info({ server: endpoint.server.origin, from: endpoint.origin }, 'namespaces from the API server (metadata-only list and watch)');
+    return new WatchNamespaceSource(kubeClient(endpoint), { logger });
   }
   logger.warn('no --namespaces file and no cluster credentials: config defaults apply to every namespace');
   const { StaticNamespaceSource } = await import('../cluster/namespace-source.js');
@@ -59,10 +66,21 @@ export function registerServe(program: Command): void {
       const [{ pino }, { startServer }] = await Promise.all([import('pino'), import('../server/server.js')]);
       // `app`, not pino's usual `name`: the per-request line carries the object's `name`
       // (SPEC §6), and two `name` keys in one JSON line are read differently by each collector.
-      // Synchronous writes: with pino's asynchronous default, the exit after a drain could
-      // drop or reorder the last requests' lines (its exit flush overtakes a write in progress).
-      const logger = pino({ level: flags.logLevel, base: { app: 'pullfix' } }, pino.destination({ dest: 1, sync: true }));
+      // Asynchronous writes, off the request path: lines gather in a buffer written when it
+      // holds LOG_BUFFER_BYTES or every LOG_FLUSH_MS, and the exit below writes what is left
+      // synchronously first, so a line logged before SIGTERM is never lost.
+      const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+      const flusher = setInterval(() => destination.flush(), LOG_FLUSH_MS);
+      flusher.unref();
+      const exit = (code: number): never => {
+        clearInterval(flusher);
+        destination.flushSync();
+        process.exit(code);
+      };
+      const logger = pino({ level: flags.logLevel, base: { app: 'pullfix' } }, destination);
       const namespaces = await namespaceSource(flags, logger);
+      // A start-up failure is reported by main (one line, exit 2); what was logged before it,
+      // such as the warnings of a namespace source, is written first.
       const server = await startServer({
         ...(flags.config ? { configFile: flags.config } : {}),
         tlsCert: flags.tlsCert,
@@ -72,17 +90,21 @@ export function registerServe(program: Command): void {
         ...(flags.host ? { host: flags.host } : {}),
         namespaces,
         logger,
+      }).catch((err: unknown) => {
+        clearInterval(flusher);
+        destination.flushSync();
+        throw err;
       });
       const stop = (signal: string): void => {
         logger.info({ signal }, 'shutting down: finishing requests in flight');
         server.shutdown().then(
           () => {
             logger.info('stopped');
-            process.exit(0);
+            exit(0);
           },
           (err: Error) => {
             logger.error({ error: err.message }, 'shutdown failed');
-            process.exit(1);
+            exit(1);
           },
         );
       };

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { type Document, LineCounter, type Node, isMap, isSeq, parseAllDocuments } from 'yaml';
+import { isObject } from '../engine/explicit.js';
 import type { NamespaceInfo } from '../engine/types.js';
 import { watchFiles } from '../util/watch-files.js';
 import { type NamespaceSource, type NamespaceSourceStatus, namespaceInfoFrom } from './namespace-source.js';
@@ -29,8 +30,6 @@ export interface FileNamespaceSourceOptions {
   intervalMs?: number;
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses a file of Namespace objects; throws NamespaceFileError. Exported for `pullfix fix`. */
 export function parseNamespaceFile(text: string, file: string): NamespaceInfo[] {

@@ -1,9 +1,18 @@
 // The HTTP layer for POST /mutate (controller-runtime's http.go): size limit, decode, hand the
 // review to the admission handler, encode. Errors map to responses in one place, below.
+//
+// /mutate is the only hot path, and it skips what costs and gives nothing there: the HTTPS
+// server hands `POST /mutate` straight to createMutateHandler (express's router, its request
+// and response prototypes and body-parser cost more per review than the engine), the body is
+// read off the stream into one Buffer, parsed once, and the answer written as pre-serialised
+// text with its length. Everything else (404, 405) is the express app.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { AdmissionHandler, AdmissionOutcome } from '../admission/handler.js';
-import { BadRequestError, HttpError, PayloadTooLargeError } from '../admission/errors.js';
+import { BadRequestError, HttpError, PayloadTooLargeError, UnsupportedEncodingError } from '../admission/errors.js';
+import { jsonErrorPosition, lineAndColumn } from '../admission/json-position.js';
+import { serialiseReview } from '../admission/response.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -20,9 +29,17 @@ export interface AppOptions {
   bodyLimit?: number;
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 function logOutcome(logger: Logger, outcome: AdmissionOutcome): void {
-  const { request, result, failure } = outcome;
+  const { request, result, failure, namespaceProblems, lookup } = outcome;
   const fields = { uid: request.uid, kind: request.kind, namespace: request.namespace, name: request.name, operation: request.operation };
+  if (namespaceProblems) {
+    for (const problem of namespaceProblems) logger.warn({ namespace: request.namespace, problem }, 'invalid namespace label ignored');
+  }
+  if (lookup === 'failed') {
+    logger.warn({ namespace: request.namespace, uid: request.uid }, 'namespace not in the cache and not readable from the API server; config defaults applied');
+  }
   if (failure) {
     logger.error({ ...fields, err: { message: failure.message, stack: failure.stack } }, 'admission failed; admitted unchanged');
   } else if (result && result.patch.length > 0) {
@@ -31,41 +48,149 @@ function logOutcome(logger: Logger, outcome: AdmissionOutcome): void {
 }
 
 function count(metrics: Metrics, outcome: AdmissionOutcome): string {
-  const { request, result, failure } = outcome;
+  const { request, result, failure, namespaceProblems, lookup } = outcome;
   const status = failure ? 'error' : result && result.patch.length > 0 ? 'patched' : 'allowed';
-  metrics.requests.inc({ kind: request.kind, operation: request.operation, result: status });
+  metrics.record.request(outcome.knownKind, request.operation, status);
   if (result) {
-    for (const change of result.changes) metrics.patches.inc({ reason: change.reason });
-    if (result.strayRemoved) metrics.patches.inc({ reason: 'stray_removed' });
+    for (const change of result.changes) metrics.record.patch(change.reason);
+    if (result.strayRemoved) metrics.record.patch('stray_removed');
   }
+  if (namespaceProblems) metrics.namespaceProblems.inc(namespaceProblems.length);
+  if (lookup) metrics.namespaceLookups.inc({ result: lookup });
   return status;
 }
 
-export function createApp(options: AppOptions): express.Express {
+function writeJson(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * Reads the whole body into one Buffer, refusing it as soon as it passes `limit` (by its
+ * Content-Length when it has one, else while it streams in).
+ */
+function readBody(req: http.IncomingMessage, limit: number, done: (err: Error | undefined, body?: Buffer) => void): void {
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    req.resume();
+    done(new UnsupportedEncodingError(encoding.slice(0, 40)));
+    return;
+  }
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume(); // drained, not read: the connection stays usable for the next review
+    done(new PayloadTooLargeError(limit));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  req.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    size += chunk.length;
+    if (size > limit) {
+      failed = true;
+      chunks.length = 0;
+      done(new PayloadTooLargeError(limit));
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.once('end', () => {
+    if (!failed) done(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+  });
+  // The client went away mid-body (the connection reset): a bad request, not a server error.
+  req.once('error', () => {
+    if (failed) return;
+    failed = true;
+    done(new BadRequestError('the request body ended before its declared length (connection closed)'));
+  });
+}
+
+/** JSON.parse's message quotes the body; say where it broke instead (SPEC §6). */
+function parseBody(raw: Buffer): unknown {
+  if (raw.length === 0) throw new BadRequestError('empty body; expected an AdmissionReview');
+  const text = raw.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    const at = jsonErrorPosition(text);
+    const { line, column } = lineAndColumn(text, at);
+    const where = at >= text.length ? `ends early (line ${line}, column ${column})` : `has a syntax error at line ${line}, column ${column} (character ${at + 1})`;
+    throw new BadRequestError(`body is not JSON: it ${where}`);
+  }
+}
+
+/** The one place errors become responses. Never allowed: false, never a crash. */
+function errorAnswer(err: unknown, metrics: Metrics, logger: Logger, path: string): { status: number; text: string } {
+  let status = 500;
+  let message = 'internal error';
+  if (err instanceof HttpError) {
+    status = err.status;
+    message = err.message;
+  } else if (typeof (err as { status?: unknown }).status === 'number' && (err as { status: number }).status < 500) {
+    status = (err as { status: number }).status;
+    message = (err as Error).message;
+  } else {
+    logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'unexpected error');
+  }
+  const kind = status === 413 ? 'too_large' : status < 500 ? 'bad_request' : 'error';
+  metrics.record.request('', '', kind);
+  if (status >= 400 && status < 500) logger.warn({ status, path, error: message }, 'bad request');
+  return { status, text: JSON.stringify({ error: message, status }) };
+}
+
+export type MutateHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/**
+ * POST /mutate, whole: read, parse, admit, answer, and map errors. The HTTPS server calls it
+ * directly for `POST /mutate` (the one hot path skips express's router, which costs more than
+ * the engine); createApp mounts the same function, so both answer alike.
+ */
+export function createMutateHandler(options: AppOptions): MutateHandler {
   const { handler, metrics, logger } = options;
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+
+  function respond(res: http.ServerResponse, outcome: AdmissionOutcome, started: bigint): void {
+    const result = count(metrics, outcome);
+    logOutcome(logger, outcome);
+    writeJson(res, 200, serialiseReview(outcome.review));
+    metrics.record.latency(result, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  function fail(res: http.ServerResponse, err: unknown): void {
+    const { status, text } = errorAnswer(err, metrics, logger, '/mutate');
+    // A body refused while it still streams in is read to its end and dropped (bounded by the
+    // server's requestTimeout), so the API server keeps its connection.
+    if (!res.headersSent) writeJson(res, status, text);
+  }
+
+  // Any content type: the body is parsed as JSON whatever the header says, so a wrong header
+  // gets the same clear 400 as a wrong body.
+  return (req, res) => {
+    readBody(req, limit, (err, raw) => {
+      if (err || !raw) return fail(res, err);
+      const started = process.hrtime.bigint();
+      try {
+        const outcome = handler.admit(parseBody(raw));
+        if (!(outcome instanceof Promise)) return respond(res, outcome, started);
+        // A namespace the cache did not know: answered once the API server has (or has not) told.
+        outcome.then((read) => respond(res, read, started)).catch((caught: unknown) => fail(res, caught));
+      } catch (caught) {
+        fail(res, caught);
+      }
+    });
+  };
+}
+
+/** Everything but the hot path: 405 and 404 answers, and POST /mutate itself for callers without the fast path. */
+export function createApp(options: AppOptions, mutate: MutateHandler = createMutateHandler(options)): express.Express {
+  const { metrics, logger } = options;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
 
-  // Any content type: the body is parsed as JSON whatever the header says, so a wrong header
-  // gets the same clear 400 as a wrong body.
-  app.post('/mutate', express.raw({ type: () => true, limit }), (req: Request, res: Response) => {
-    const started = process.hrtime.bigint();
-    const raw: unknown = req.body;
-    if (!Buffer.isBuffer(raw) || raw.length === 0) throw new BadRequestError('empty body; expected an AdmissionReview');
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw new BadRequestError(`body is not JSON: ${(err as Error).message}`);
-    }
-    const outcome = handler.handle(body);
-    const result = count(metrics, outcome);
-    logOutcome(logger, outcome);
-    res.status(200).json(outcome.review);
-    metrics.latency.observe({ result }, Number(process.hrtime.bigint() - started) / 1e9);
-  });
+  app.post('/mutate', (req: Request, res: Response) => mutate(req, res));
 
   app.all('/mutate', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'method not allowed; POST an AdmissionReview to /mutate', status: 405 });
@@ -75,28 +200,9 @@ export function createApp(options: AppOptions): express.Express {
     res.status(404).json({ error: 'not found; the webhook listens on POST /mutate', status: 404 });
   });
 
-  // The one place errors become responses. Never allowed: false, never a crash.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    let status = 500;
-    let message = 'internal error';
-    const type = (err as { type?: string }).type;
-    if (err instanceof HttpError) {
-      status = err.status;
-      message = err.message;
-    } else if (type === 'entity.too.large') {
-      const tooLarge = new PayloadTooLargeError(limit);
-      status = tooLarge.status;
-      message = tooLarge.message;
-    } else if (typeof (err as { status?: unknown }).status === 'number' && (err as { status: number }).status < 500) {
-      status = (err as { status: number }).status;
-      message = (err as Error).message;
-    } else {
-      logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'unexpected error');
-    }
-    const kind = status === 413 ? 'too_large' : status < 500 ? 'bad_request' : 'error';
-    metrics.requests.inc({ kind: '', operation: '', result: kind });
-    if (status >= 400 && status < 500) logger.warn({ status, path: req.path, error: message }, 'bad request');
-    if (!res.headersSent) res.status(status).json({ error: message, status });
+    const { status, text } = errorAnswer(err, metrics, logger, req.path);
+    if (!res.headersSent) writeJson(res, status, text);
   });
 
   return app;

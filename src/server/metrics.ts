@@ -1,6 +1,7 @@
 // Prometheus metrics. Gauges that mirror another component's state are read at scrape time
 // (collect), so the request path only increments counters and observes one histogram.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LabelValues } from 'prom-client';
 import type { NamespaceSource } from '../cluster/namespace-source.js';
 import type { FileCertificateSource } from './certificate-source.js';
 
@@ -11,6 +12,46 @@ export interface Metrics {
   latency: Histogram<'result'>;
   configReloads: Counter<'result'>;
   namespaceProblems: Counter;
+  namespaceLookups: Counter<'result'>;
+  /** The request path's counters, bound to their label values once. */
+  record: RequestRecorder;
+}
+
+/**
+ * Label children bound once per label values, so a request costs a Map lookup and an add
+ * rather than prom-client hashing a label object. Every label value comes from a bounded set
+ * (the kinds of SPEC §5 and `other`, four operations, a few results and reasons).
+ */
+export interface RequestRecorder {
+  request(kind: string, operation: string, result: string): void;
+  patch(reason: string): void;
+  latency(result: string, seconds: number): void;
+}
+
+function recorder(requests: Metrics['requests'], patches: Metrics['patches'], latency: Metrics['latency']): RequestRecorder {
+  const requestChildren = new Map<string, { inc(): void }>();
+  const patchChildren = new Map<string, { inc(): void }>();
+  const latencyChildren = new Map<string, { observe(value: number): void }>();
+  function bound<C>(cache: Map<string, C>, key: string, make: () => C): C {
+    let child = cache.get(key);
+    if (child === undefined) {
+      child = make();
+      cache.set(key, child);
+    }
+    return child;
+  }
+  return {
+    request(kind, operation, result) {
+      const labels: LabelValues<'kind' | 'operation' | 'result'> = { kind, operation, result };
+      bound(requestChildren, `${kind}|${operation}|${result}`, () => requests.labels(labels)).inc();
+    },
+    patch(reason) {
+      bound(patchChildren, reason, () => patches.labels({ reason })).inc();
+    },
+    latency(result, seconds) {
+      bound(latencyChildren, result, () => latency.labels({ result })).observe(seconds);
+    },
+  };
 }
 
 export interface ObservedParts {
@@ -49,9 +90,17 @@ export function createMetrics(parts: ObservedParts): Metrics {
   });
   const namespaceProblems = new Counter({
     name: 'pullfix_namespace_label_problems_total',
-    help: 'Requests in namespaces with an invalid pullfix.dev label or annotation (the value is ignored).',
+    help: 'Namespace contents with an invalid pullfix.dev label or annotation (the value is ignored), counted once per content seen.',
     registers: [registry],
   });
+  const namespaceLookups = new Counter({
+    name: 'pullfix_namespace_lookups_total',
+    help: 'Namespaces read from the API server because the cache did not know them yet, by result (found, not_found, failed: config defaults applied).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  // Zero from the start, so an alert on failures has a series to watch before the first one.
+  for (const result of ['found', 'not_found', 'failed']) namespaceLookups.labels({ result });
 
   const status = () => parts.namespaces().status();
   new Gauge({
@@ -123,5 +172,14 @@ export function createMetrics(parts: ObservedParts): Metrics {
     },
   });
 
-  return { registry, requests, patches, latency, configReloads, namespaceProblems };
+  return {
+    registry,
+    requests,
+    patches,
+    latency,
+    configReloads,
+    namespaceProblems,
+    namespaceLookups,
+    record: recorder(requests, patches, latency),
+  };
 }

@@ -7,11 +7,12 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { createAdmissionHandler } from '../admission/handler.js';
 import type { NamespaceSource } from '../cluster/namespace-source.js';
-import { createApp } from './app.js';
+import { createApp, createMutateHandler } from './app.js';
 import { FileCertificateSource } from './certificate-source.js';
 import { ConfigReloader } from './config-reloader.js';
 import { createHealthServer } from './health.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { UserError } from '../util/user-error.js';
 
 export interface ServerOptions {
   configFile?: string;
@@ -38,9 +39,20 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-function listen(server: http.Server | https.Server, port: number, host: string | undefined): Promise<number> {
+/** A port that cannot be listened on, named with the flag that chose it. */
+export class ListenError extends UserError {
+  override readonly name = 'ListenError';
+}
+
+function listen(server: http.Server | https.Server, port: number, host: string | undefined, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = `${host ?? 'all addresses'}:${port} (${flag})`;
+      if (err.code === 'EADDRINUSE') reject(new ListenError(`cannot listen on ${where}: the port is already in use`));
+      else if (err.code === 'EACCES') reject(new ListenError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new ListenError(`cannot listen on ${where}: no such local address (--host)`));
+      else reject(new ListenError(`cannot listen on ${where}: ${err.code ?? err.message}`));
+    });
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
@@ -71,8 +83,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const pair = certificates.load();
 
-  const handler = createAdmissionHandler({ engine: () => config.current(), namespace: (name) => namespaces.get(name) });
-  const app = createApp({ handler, metrics, logger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
+  const handler = createAdmissionHandler({
+    engine: () => config.current(),
+    namespace: (name) => namespaces.get(name),
+    ...(namespaces.lookup && { lookup: (name: string) => namespaces.lookup!(name) }),
+  });
+  const appOptions = { handler, metrics, logger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) };
+  const mutate = createMutateHandler(appOptions);
+  const app = createApp(appOptions, mutate);
   // Responses not yet written. A request already in flight when shutdown starts must also
   // answer `connection: close`: Node keeps its connection alive otherwise, and server.close()
   // then waits for the keep-alive timeout (or shutdownTimeoutMs) before it returns.
@@ -86,7 +104,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (shuttingDown) res.setHeader('connection', 'close');
     unanswered.add(res);
     res.once('close', () => unanswered.delete(res));
-    app(req, res);
+    // The hot path straight to its handler; the rest (404, 405) through express.
+    if (req.method === 'POST' && req.url === '/mutate') mutate(req, res);
+    else app(req, res);
   });
   // The API server keeps connections alive between calls; idle ones are closed by it first
   // (its transport's idle timeout is 90 s), so the server never closes one under a request.
@@ -95,20 +115,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.requestTimeout = 30_000;
   server.on('tlsClientError', (err) => logger.debug({ error: err.message }, 'TLS handshake failed'));
 
-  certificates.start((next) => {
-    server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
-    logger.info({ serial: next.serial, notAfter: next.notAfter.toISOString() }, 'serving certificate reloaded');
-  });
-  config.start();
-
   const health = createHealthServer(metrics, [
     { name: 'config', ok: () => true },
     { name: 'certificate', ok: () => certificates.stats.loadedAt !== undefined },
     { name: 'namespaces', ok: () => namespaces.synced() },
     { name: 'serving', ok: () => !shuttingDown },
   ]);
-  const healthPort = await listen(health, options.healthPort, options.host);
-  const port = await listen(server, options.port, options.host);
+  const healthPort = await listen(health, options.healthPort, options.host, '--health-port');
+  let port: number;
+  try {
+    port = await listen(server, options.port, options.host, '--port');
+  } catch (err) {
+    await close(health);
+    throw err;
+  }
+  certificates.start((next) => {
+    server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+    logger.info({ serial: next.serial, notAfter: next.notAfter.toISOString() }, 'serving certificate reloaded');
+  });
+  config.start();
   logger.info({ port, healthPort, config: options.configFile ?? '(defaults)' }, 'pullfix webhook listening');
 
   // The namespace source syncs in the background: /readyz says when it has.

@@ -41,27 +41,15 @@ describe('FileNamespaceSource', () => {
     await source.start();
     expect(source.synced()).to.equal(true);
     expect(source.status()).to.include({ synced: true, connected: true, size: 5, errors: 0 });
+    // Only what decisions need: the pullfix.dev/ labels and the mutable-tags annotation.
     expect(source.get('payments')).to.deep.equal({
       name: 'payments',
-      labels: {
-        'kubernetes.io/metadata.name': 'payments',
-        'pullfix.dev/mode': 'enforce',
-        'pullfix.dev/mutable': 'Always',
-        team: 'payments',
-      },
-      annotations: {
-        'kubectl.kubernetes.io/last-applied-configuration':
-          '{"apiVersion":"v1","kind":"Namespace","metadata":{"annotations":{"pullfix.dev/mutable-tags":"^(latest|edge|pr-[0-9]+)$"},"labels":{"pullfix.dev/mode":"enforce","pullfix.dev/mutable":"Always","team":"payments"},"name":"payments"}}\n',
-        'pullfix.dev/mutable-tags': '^(latest|edge|pr-[0-9]+)$',
-      },
+      labels: { 'pullfix.dev/mode': 'enforce', 'pullfix.dev/mutable': 'Always' },
+      annotations: { 'pullfix.dev/mutable-tags': '^(latest|edge|pr-[0-9]+)$' },
     });
     // "off" is quoted by kubectl; it must stay a string, not become a boolean.
     expect(source.get('pullfix-system')?.labels['pullfix.dev/mode']).to.equal('off');
-    expect(source.get('kube-system')).to.deep.equal({
-      name: 'kube-system',
-      labels: { 'kubernetes.io/metadata.name': 'kube-system' },
-      annotations: {},
-    });
+    expect(source.get('kube-system')).to.deep.equal({ name: 'kube-system', labels: {}, annotations: {} });
     expect(source.get('kube-public')).to.equal(undefined);
     expect(Object.isFrozen(source.get('default')?.labels)).to.equal(true);
     await source.stop();

@@ -5,6 +5,7 @@
 // drive it: change namespaces, drop or end watch streams, fail requests with a Status, expire
 // old resourceVersions (410 Gone, as HTTP status or as an ERROR event).
 import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeEndpoint } from '../../src/cluster/kube-endpoint.js';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -34,13 +35,18 @@ interface HistoryEvent {
 }
 
 export interface RequestRecord {
-  kind: 'list' | 'watch';
+  kind: 'list' | 'watch' | 'get';
   resourceVersion?: string;
+  /** The Accept header, to check that a client asks for metadata only. */
+  accept?: string;
+  /** list: the `limit` asked for; get: the name. */
+  limit?: number;
+  name?: string;
 }
 
 export interface Failure {
   /** Which requests fail. */
-  on: 'list' | 'watch' | 'any';
+  on: 'list' | 'watch' | 'get' | 'any';
   /** HTTP status answered, with a Status object. */
   status: number;
   /** How many requests fail; default 1. Infinity for an outage (end it with `recover()`). */
@@ -78,8 +84,14 @@ export class FakeKubeApi {
   /** Watches from a resourceVersion older than this get 410 Gone (the watch cache's window). */
   private oldestRv = 100;
   private goneAs: 'status' | 'event' = 'event';
-  private readonly watches = new Set<{ res: http.ServerResponse; from: number }>();
+  private readonly watches = new Set<{ res: http.ServerResponse; from: number; metadataOnly: boolean }>();
   private failures: Array<Required<Failure>> = [];
+  /** Continue tokens handed out: token → the names still to come. */
+  private readonly pages = new Map<string, string[]>();
+  /** The next list page asked for with a continue token gets 410, as after etcd compaction. */
+  expireNextContinue = false;
+  /** GET of one namespace waits this long before answering (a slow API server). */
+  getDelayMs = 0;
 
   private constructor() {
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -110,6 +122,25 @@ export class FakeKubeApi {
       currentContext: 'c',
     });
     return kc;
+  }
+
+  /** The same server as a KubeEndpoint for pullfix's own client. */
+  endpoint(): KubeEndpoint {
+    return { server: new URL(this.url), origin: 'fake API server', requestOptions: () => ({ headers: {} }) };
+  }
+
+  /**
+   * Creates a namespace without telling open watches: one the API server has but whose
+   * ADDED event has not reached the watch yet (created a moment ago).
+   */
+  applySilently(name: string, labels: Record<string, string>, annotations?: Record<string, string>): void {
+    const watches = [...this.watches];
+    this.watches.clear();
+    try {
+      this.apply(name, labels, annotations);
+    } finally {
+      for (const w of watches) this.watches.add(w);
+    }
   }
 
   /** Creates or updates a namespace (ADDED or MODIFIED to open watches). */
@@ -213,24 +244,31 @@ export class FakeKubeApi {
 
   private publish(event: HistoryEvent): void {
     this.history.push(event);
-    for (const w of this.watches) w.res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+    for (const w of this.watches) w.res.write(this.eventLine(event.type, event.object, w.metadataOnly));
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
+    const accept = req.headers.accept;
+    const metadataOnly = (accept ?? '').startsWith('application/json;as=PartialObjectMetadata');
+    const one = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && one) return this.getOne(decodeURIComponent(one[1]!), res, accept, metadataOnly);
     if (req.method !== 'GET' || url.pathname !== '/api/v1/namespaces') {
       return this.send(res, 404, statusObject(404, `the server could not find the requested resource`));
     }
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const resourceVersion = url.searchParams.get('resourceVersion') ?? undefined;
-    this.requests.push({ kind: watch ? 'watch' : 'list', ...(resourceVersion !== undefined && { resourceVersion }) });
+    const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : undefined;
+    this.requests.push({
+      kind: watch ? 'watch' : 'list',
+      ...(resourceVersion !== undefined && { resourceVersion }),
+      ...(accept !== undefined && { accept }),
+      ...(limit !== undefined && { limit }),
+    });
 
-    const failure = this.failures.find((f) => f.on === 'any' || f.on === (watch ? 'watch' : 'list'));
-    if (failure) {
-      if (--failure.times <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
-      return this.send(res, failure.status, statusObject(failure.status, `fake API server: injected ${failure.status}`));
-    }
-    if (!watch) return this.list(res);
+    const failure = this.takeFailure(watch ? 'watch' : 'list');
+    if (failure) return this.send(res, failure.status, statusObject(failure.status, `fake API server: injected ${failure.status}`));
+    if (!watch) return this.list(res, metadataOnly, limit, url.searchParams.get('continue') ?? undefined);
 
     const from = Number(resourceVersion ?? 0);
     if (from !== 0 && from < this.oldestRv) {
@@ -242,25 +280,74 @@ export class FakeKubeApi {
     }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
+    const entry = { res, from, metadataOnly };
     for (const e of this.history) {
-      if (e.rv > from) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+      if (e.rv > from) res.write(this.eventLine(e.type, e.object, metadataOnly));
     }
-    const entry = { res, from };
     this.watches.add(entry);
     res.on('close', () => this.watches.delete(entry));
   }
 
-  private list(res: http.ServerResponse): void {
-    // List items carry no kind/apiVersion; the list does.
-    const items = [...this.namespaces.values()]
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
-      .map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+  private takeFailure(on: 'list' | 'watch' | 'get'): Required<Failure> | undefined {
+    const failure = this.failures.find((f) => f.on === 'any' || f.on === on);
+    if (failure && --failure.times <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
+    return failure;
+  }
+
+  private getOne(name: string, res: http.ServerResponse, accept: string | undefined, metadataOnly: boolean): void {
+    this.requests.push({ kind: 'get', name, ...(accept !== undefined && { accept }) });
+    const answer = (): void => {
+      if (res.destroyed) return;
+      const failure = this.takeFailure('get');
+      if (failure) return this.send(res, failure.status, statusObject(failure.status, `fake API server: injected ${failure.status}`));
+      const ns = this.namespaces.get(name);
+      if (!ns) return this.send(res, 404, statusObject(404, `namespaces "${name}" not found`));
+      this.send(res, 200, metadataOnly ? partial(ns) : ns);
+    };
+    if (this.getDelayMs > 0) setTimeout(answer, this.getDelayMs);
+    else answer();
+  }
+
+  private eventLine(type: string, object: FakeNamespace, metadataOnly: boolean): string {
+    return `${JSON.stringify({ type, object: metadataOnly ? partial(object) : object })}\n`;
+  }
+
+  private list(res: http.ServerResponse, metadataOnly: boolean, limit: number | undefined, token: string | undefined): void {
+    let names: string[];
+    if (token !== undefined) {
+      const rest = this.expireNextContinue ? undefined : this.pages.get(token);
+      this.expireNextContinue = false;
+      if (!rest) return this.send(res, 410, statusObject(410, 'The provided continue parameter is too old to display a consistent list result.'));
+      this.pages.delete(token);
+      names = rest;
+    } else {
+      names = [...this.namespaces.keys()].sort((a, b) => a.localeCompare(b));
+    }
+    const now = limit && limit > 0 ? names.slice(0, limit) : names;
+    const rest = limit && limit > 0 ? names.slice(limit) : [];
+    const metadata: Record<string, unknown> = { resourceVersion: String(this.rv) };
+    if (rest.length > 0) {
+      const next = randomUUID();
+      this.pages.set(next, rest);
+      metadata.continue = next;
+      metadata.remainingItemCount = rest.length;
+    }
+    // List items carry no kind/apiVersion; the list does. Metadata-only items keep theirs.
+    const items = now
+      .map((name) => this.namespaces.get(name))
+      .filter((ns): ns is FakeNamespace => ns !== undefined)
+      .map((ns) => (metadataOnly ? partial(ns) : (({ apiVersion: _a, kind: _k, ...others }) => others)(ns)));
     this.send(res, 200, {
-      kind: 'NamespaceList',
-      apiVersion: 'v1',
-      metadata: { resourceVersion: String(this.rv) },
+      kind: metadataOnly ? 'PartialObjectMetadataList' : 'NamespaceList',
+      apiVersion: metadataOnly ? 'meta.k8s.io/v1' : 'v1',
+      metadata,
       items,
     });
+  }
+
+  /** Expires every continue token handed out (as etcd compaction does). */
+  expireContinueTokens(): void {
+    this.pages.clear();
   }
 
   private send(res: http.ServerResponse, code: number, body: unknown): void {
@@ -268,6 +355,11 @@ export class FakeKubeApi {
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   }
+}
+
+/** A Namespace as PartialObjectMetadata: what the API server sends for `as=PartialObjectMetadata`. */
+export function partial(ns: FakeNamespace): Record<string, unknown> {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: ns.metadata };
 }
 
 /** Polls `cond` every 10 ms until it holds; fails after `timeoutMs` naming `what`. */

@@ -1,5 +1,5 @@
 // Issue item 4: the namespace list/watch goes through an outage. The real server, with an
-// InformerNamespaceSource on a KubeConfig that points at the fake API server, while that
+// WatchNamespaceSource on an endpoint that points at the fake API server, while that
 // server fails the first lists, drops the watch, answers 500s, and then 410 Gone. Admission
 // keeps using the last known labels, the cache relists and catches up, the metrics show the
 // outage, and /readyz follows SPEC §6: not ready before the first sync; ready once synced;
@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type https from 'node:https';
-import { InformerNamespaceSource } from '../../src/cluster/namespace-informer-source.js';
+import { kubeClient } from '../../src/cluster/kube-client.js';
+import { WatchNamespaceSource } from '../../src/cluster/namespace-watch-source.js';
 import { FakeKubeApi } from '../helpers/fake-kube-api.js';
 import { podReview } from '../helpers/objects.js';
 import { captureLogger, checkAnswer, getHealth, keepAliveAgent, metric, post, scrape, startWebhook, until, watchProcessErrors, type Webhook } from './helpers.js';
@@ -26,9 +27,9 @@ describe('reliability: namespace watch outage', function () {
       default: {},
       payments: { 'pullfix.dev/mode': 'enforce', 'pullfix.dev/tagged': 'Always' },
     });
-    // The API server is down when pullfix starts.
-    api.fail({ on: 'list', status: 500, times: Number.POSITIVE_INFINITY });
-    const source = new InformerNamespaceSource(api.kubeConfig(), { logger: sourceLogs.logger, backoff: { initialMs: 20, maxMs: 200 } });
+    // The API server is down when pullfix starts (lists and the lookup of one namespace alike).
+    api.fail({ on: 'any', status: 500, times: Number.POSITIVE_INFINITY });
+    const source = new WatchNamespaceSource(kubeClient(api.endpoint()), { logger: sourceLogs.logger, backoff: { initialMs: 20, maxMs: 200 } });
     hook = await startWebhook({ namespaces: source });
     agent = keepAliveAgent(hook.ca, 4);
   });

@@ -7,7 +7,8 @@ import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { InformerNamespaceSource } from '../../src/cluster/namespace-informer-source.js';
+import { kubeClient } from '../../src/cluster/kube-client.js';
+import { WatchNamespaceSource } from '../../src/cluster/namespace-watch-source.js';
 import { FileNamespaceSource } from '../../src/cluster/namespace-file-source.js';
 import type { NamespaceSource } from '../../src/cluster/namespace-source.js';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/server/server.js';
@@ -241,9 +242,9 @@ describe('startServer', function () {
     it('is not ready before the first namespace list, while the API server cannot be reached', async () => {
       // A kubeconfig for an API server that has gone: its port is closed.
       const api = await FakeKubeApi.start();
-      const unreachable = api.kubeConfig();
+      const unreachable = api.endpoint();
       await api.close();
-      const source = new InformerNamespaceSource(unreachable, { backoff: BACKOFF });
+      const source = new WatchNamespaceSource(kubeClient(unreachable), { backoff: BACKOFF });
       const server = await serve({ namespaces: source });
       await pollUntil(() => source.status().errors >= 2, 'two failed list attempts');
 
@@ -265,7 +266,7 @@ describe('startServer', function () {
       const api = await FakeKubeApi.start({ default: {}, legacy: { 'pullfix.dev/mode': 'off' } });
       try {
         api.fail({ on: 'list', status: 503, times: Infinity });
-        const source: NamespaceSource = new InformerNamespaceSource(api.kubeConfig(), { backoff: BACKOFF });
+        const source: NamespaceSource = new WatchNamespaceSource(kubeClient(api.endpoint()), { backoff: BACKOFF });
         const server = await serve({ namespaces: source });
         await pollUntil(() => api.count('list') >= 2, 'two failed lists');
         expect((await scrape(server.healthPort, '/readyz')).status).to.equal(503);

@@ -1,19 +1,20 @@
 import { expect } from 'chai';
-import { InformerNamespaceSource } from '../../src/cluster/namespace-informer-source.js';
+import { kubeClient } from '../../src/cluster/kube-client.js';
+import { WatchNamespaceSource } from '../../src/cluster/namespace-watch-source.js';
 import { FakeKubeApi, eventually } from '../helpers/fake-kube-api.js';
 
 const BACKOFF = { initialMs: 20, maxMs: 100 };
 
-describe('InformerNamespaceSource', () => {
+describe('WatchNamespaceSource', () => {
   let api: FakeKubeApi;
-  let source: InformerNamespaceSource;
+  let source: WatchNamespaceSource;
 
   beforeEach(async () => {
     api = await FakeKubeApi.start({
       default: {},
       payments: { 'pullfix.dev/mode': 'enforce', team: 'payments' },
     });
-    source = new InformerNamespaceSource(api.kubeConfig(), { backoff: BACKOFF });
+    source = new WatchNamespaceSource(kubeClient(api.endpoint()), { backoff: BACKOFF });
   });
 
   afterEach(async () => {
@@ -31,22 +32,29 @@ describe('InformerNamespaceSource', () => {
     await source.start();
 
     expect(source.synced()).to.equal(true);
-    expect(source.get('payments')).to.deep.equal({
-      name: 'payments',
-      labels: { 'pullfix.dev/mode': 'enforce', team: 'payments', 'kubernetes.io/metadata.name': 'payments' },
-      annotations: {},
-    });
-    expect(labels('default')).to.deep.equal({ 'kubernetes.io/metadata.name': 'default' });
+    // Only what decisions need: the pullfix.dev/ labels (not team, not kubernetes.io/...).
+    expect(source.get('payments')).to.deep.equal({ name: 'payments', labels: { 'pullfix.dev/mode': 'enforce' }, annotations: {} });
+    expect(labels('default')).to.deep.equal({});
     expect(source.get('nope')).to.equal(undefined);
     const status = source.status();
     expect(status).to.include({ synced: true, connected: true, size: 2, errors: 0 });
     expect(status.lastEventAt).to.be.instanceOf(Date);
     expect(api.count('list')).to.equal(1);
     await eventually(() => api.openWatches === 1, 'the watch');
-    expect(api.requests[1]).to.deep.equal({ kind: 'watch', resourceVersion: '102' });
+    // Metadata only, in pages: the list as PartialObjectMetadataList, the watch as PartialObjectMetadata.
+    expect(api.requests[0]).to.deep.equal({
+      kind: 'list',
+      accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+      limit: 500,
+    });
+    expect(api.requests[1]).to.deep.equal({
+      kind: 'watch',
+      resourceVersion: '102',
+      accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json',
+    });
   });
 
-  it('hands out frozen plain data, not the informer objects', async () => {
+  it('hands out frozen plain data, not the objects parsed from the answers', async () => {
     await source.start();
     const info = source.get('payments');
     expect(Object.isFrozen(info)).to.equal(true);
@@ -83,7 +91,7 @@ describe('InformerNamespaceSource', () => {
     await eventually(() => labels('payments')?.['pullfix.dev/mode'] === 'off', 'the MODIFIED event');
     expect(source.get('payments')).to.deep.equal({
       name: 'payments',
-      labels: { 'pullfix.dev/mode': 'off', 'kubernetes.io/metadata.name': 'payments' },
+      labels: { 'pullfix.dev/mode': 'off' },
       annotations: { 'pullfix.dev/mutable-tags': '^latest$' },
     });
 
@@ -107,7 +115,7 @@ describe('InformerNamespaceSource', () => {
     await eventually(() => source.status().errors >= 2, 'the failed reconnects');
     expect(source.synced()).to.equal(true);
     expect(source.status()).to.include({ synced: true, connected: false, size: 2 });
-    expect(source.status().lastError).to.equal('watch namespaces: HTTP 500 Internal Server Error');
+    expect(source.status().lastError).to.equal('watch namespaces: HTTP 500: fake API server: injected 500');
 
     // Changes while the source is disconnected: it still serves what it knew.
     api.apply('payments', { 'pullfix.dev/mode': 'default' });
@@ -141,8 +149,8 @@ describe('InformerNamespaceSource', () => {
     await eventually(() => api.openWatches === 1, 'the watch');
     api.endWatches();
     await eventually(() => api.count('watch') === 2 && api.openWatches === 1, 'the new watch');
-    api.apply('default', { team: 'core' });
-    await eventually(() => labels('default')?.team === 'core', 'the event on the new watch');
+    api.apply('default', { 'pullfix.dev/mode': 'off' });
+    await eventually(() => labels('default')?.['pullfix.dev/mode'] === 'off', 'the event on the new watch');
     expect(source.status()).to.include({ errors: 0, connected: true });
   });
 
@@ -207,5 +215,105 @@ describe('InformerNamespaceSource', () => {
     await source.stop();
     await starting;
     expect(source.synced()).to.equal(false);
+  });
+
+  describe('pagination', () => {
+    it('lists in pages of pageSize, following continue tokens, and watches from the list', async () => {
+      for (let i = 0; i < 23; i++) api.apply(`ns-${String(i).padStart(2, '0')}`, i % 2 ? { 'pullfix.dev/mode': 'off' } : {});
+      const paged = new WatchNamespaceSource(kubeClient(api.endpoint()), { backoff: BACKOFF, pageSize: 10 });
+      try {
+        await paged.start();
+        expect(paged.status().size).to.equal(25);
+        expect(api.requests.filter((r) => r.kind === 'list').map((r) => r.limit)).to.deep.equal([10, 10, 10]);
+        expect(paged.get('ns-01')?.labels).to.deep.equal({ 'pullfix.dev/mode': 'off' });
+        expect(paged.get('ns-22')?.labels).to.deep.equal({});
+      } finally {
+        await paged.stop();
+      }
+    });
+
+    it('starts the list again when a continue token has expired', async () => {
+      for (let i = 0; i < 5; i++) api.apply(`ns-${i}`, {});
+      const paged = new WatchNamespaceSource(kubeClient(api.endpoint()), { backoff: BACKOFF, pageSize: 3 });
+      api.expireNextContinue = true;
+      try {
+        await paged.start();
+        expect(paged.status().size).to.equal(7);
+        // Page 1, its continuation refused (410), then pages 1, 2, 3 of a fresh list.
+        expect(api.count('list')).to.equal(5);
+      } finally {
+        await paged.stop();
+      }
+    });
+  });
+
+  it('keeps the same frozen object for a namespace whose pullfix.dev/ keys did not change', async () => {
+    await source.start();
+    await eventually(() => api.openWatches === 1, 'the watch');
+    const before = source.get('payments');
+    api.apply('payments', { 'pullfix.dev/mode': 'enforce', team: 'renamed' });
+    api.apply('default', { 'pullfix.dev/mode': 'off' });
+    await eventually(() => labels('default')?.['pullfix.dev/mode'] === 'off', 'the later event');
+    expect(source.get('payments')).to.equal(before);
+  });
+
+  describe('lookup() of a namespace the watch has not delivered yet', () => {
+    beforeEach(async () => {
+      await source.start();
+      await eventually(() => api.openWatches === 1, 'the watch');
+    });
+
+    it('reads it with one metadata-only GET and keeps it in the cache', async () => {
+      api.applySilently('new-team', { 'pullfix.dev/mode': 'enforce', team: 'x' });
+      expect(source.get('new-team')).to.equal(undefined);
+      const read = await source.lookup('new-team');
+      expect(read).to.deep.equal({ found: { name: 'new-team', labels: { 'pullfix.dev/mode': 'enforce' }, annotations: {} } });
+      expect(source.get('new-team')).to.equal(read.found);
+      expect(api.requests.filter((r) => r.kind === 'get')).to.deep.equal([
+        { kind: 'get', name: 'new-team', accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json' },
+      ]);
+    });
+
+    it('shares one GET between concurrent callers', async () => {
+      api.applySilently('burst', { 'pullfix.dev/tagged': 'Always' });
+      api.getDelayMs = 50;
+      const reads = await Promise.all(Array.from({ length: 20 }, () => source.lookup('burst')));
+      expect(new Set(reads.map((r) => r.found)).size).to.equal(1);
+      expect(api.count('get')).to.equal(1);
+    });
+
+    it('gives up after the budget, says why, and asks again only after a while', async () => {
+      const quick = new WatchNamespaceSource(kubeClient(api.endpoint()), { backoff: BACKOFF, lookupTimeoutMs: 100, lookupMemoMs: 200 });
+      try {
+        await quick.start();
+        await eventually(() => api.openWatches === 2, 'the second watch');
+        api.applySilently('slow', {});
+        api.getDelayMs = 1000;
+        const started = Date.now();
+        const read = await quick.lookup('slow');
+        expect(read).to.deep.equal({ failed: 'get namespace slow: no answer within 100 ms' });
+        expect(Date.now() - started).to.be.below(900);
+        await quick.lookup('slow');
+        expect(api.count('get')).to.equal(1, 'remembered');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await quick.lookup('slow');
+        expect(api.count('get')).to.equal(2, 'asked again once the memo has expired');
+      } finally {
+        await quick.stop();
+      }
+    });
+
+    it('reports an error status as a failure, and a 404 as no namespace', async () => {
+      api.applySilently('broken', {});
+      api.fail({ on: 'get', status: 403 });
+      expect(await source.lookup('broken')).to.deep.equal({ failed: 'get namespace broken: HTTP 403: fake API server: injected 403' });
+      expect(await source.lookup('nowhere')).to.deep.equal({});
+    });
+
+    it('never asks for a name that is not a namespace name', async () => {
+      expect(await source.lookup('../pods')).to.deep.equal({});
+      expect(await source.lookup('UPPER')).to.deep.equal({});
+      expect(api.count('get')).to.equal(0);
+    });
   });
 });
