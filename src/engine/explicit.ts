@@ -5,7 +5,7 @@
 
 import { defaultPullPolicy } from './image-reference.js';
 import { noteRecords, type Note } from './note.js';
-import { findByName, getPath, isObject } from './objects.js';
+import { getPath, isObject } from './objects.js';
 import { ENTRY_FIELDS, type ContainerList, type JsonObject } from './types.js';
 
 export { findByName, getPath, isObject } from './objects.js';
@@ -24,10 +24,32 @@ export function readLastApplied(object: unknown): JsonObject | undefined {
   }
 }
 
+// Each entry is looked up by name once per list in a review: index a list on first use, so a
+// pod with many containers costs linear, not quadratic, time. The lists indexed here come from
+// the request (oldObject, managedFields) or from parsing it (last-applied), and none of them is
+// ever modified, so an index stays right for as long as its list lives.
+const listIndexes = new WeakMap<readonly unknown[], Map<string, JsonObject>>();
+const keyIndexes = new WeakMap<JsonObject, Map<string, JsonObject>>();
+
+/** The first entry of `list` named `name`, as findByName, through a per-list index. */
+function entryNamed(list: unknown, name: string): JsonObject | undefined {
+  if (!Array.isArray(list)) return undefined;
+  let index = listIndexes.get(list);
+  if (!index) {
+    index = new Map();
+    for (const item of list) if (isObject(item) && typeof item.name === 'string' && !index.has(item.name)) index.set(item.name, item);
+    listIndexes.set(list, index);
+  }
+  return index.get(name);
+}
+
 function keyNames(listFields: JsonObject): Map<string, JsonObject> {
   // Server-side apply keys list items as `k:{"name":"app"}`; parse rather than rebuild the
   // key so that escaping in the name cannot make a match fail.
+  const cached = keyIndexes.get(listFields);
+  if (cached) return cached;
   const byName = new Map<string, JsonObject>();
+  keyIndexes.set(listFields, byName);
   for (const [key, value] of Object.entries(listFields)) {
     if (!key.startsWith('k:') || !isObject(value)) continue;
     try {
@@ -88,11 +110,11 @@ export function isExplicit(history: History, list: ContainerList, name: string, 
   const current = entryField(entry, list, 'pullPolicy');
   if (typeof current !== 'string') return false;
   // 1. kubectl apply recorded the manifest verbatim: the value is written there.
-  const applied = findByName(getPath(history.lastAppliedPodSpec, [list]), name);
+  const applied = entryNamed(getPath(history.lastAppliedPodSpec, [list]), name);
   if (applied && entryField(applied, list, 'pullPolicy') !== undefined) return true;
   // 2. a server-side apply configuration sets it.
   if (appliedByServerSideApply(history.object, history.podSpecPath, list, name)) return true;
-  const old = history.oldPodSpec === undefined ? undefined : findByName(getPath(history.oldPodSpec, [list]), name);
+  const old = history.oldPodSpec === undefined ? undefined : entryNamed(getPath(history.oldPodSpec, [list]), name);
   const oldValue = old ? entryField(old, list, 'pullPolicy') : undefined;
   // 3. changed in this very request (kubectl patch, kubectl edit): chosen now.
   if (old && oldValue !== current) return true;
