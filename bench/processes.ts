@@ -4,8 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import { repoPath } from './common.js';
+import { freePort } from '../test/e2e/harness/processes.js';
+
+export { freePort };
 
 export type ServerName = 'pullfix' | 'express' | 'https';
 
@@ -25,16 +27,6 @@ export interface RunningProcess {
   readyMs: number;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import {
   clone,
-  deployment,
   describeCertManager,
   describeSafety,
   one,

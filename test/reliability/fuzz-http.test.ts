@@ -29,7 +29,7 @@ import {
   watchProcessErrors,
   type Webhook,
 } from './helpers.js';
-import { checkInvariants, corruptedArb, FUZZ_CONFIG_YAML, type GeneratedNamespace, nested, reinvocation, reviewArb } from './review-arbitraries.js';
+import { checkInvariants, corruptedArb, FUZZ_CONFIG_YAML, type GeneratedNamespace, reinvocation, reviewArb } from './review-arbitraries.js';
 
 const RUNS = 250;
 /** The server's timeouts (src/server/server.ts), plus the 1 s Node takes to notice. */

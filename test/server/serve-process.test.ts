@@ -11,6 +11,7 @@ import { type CertFiles, makeCerts, makeTempDir, removeDir } from '../helpers/ce
 import { FakeKubeApi } from '../helpers/fake-kube-api.js';
 import { REPO_ROOT, loadReview } from '../helpers/fixtures.js';
 import { pollUntil, postReview, scrape } from '../helpers/https-client.js';
+import { freePort } from '../e2e/harness/processes.js';
 
 const CLI = 'dist/src/cli/main.js';
 
@@ -43,13 +44,6 @@ class Serve {
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 describe('pullfix serve (process): logs, start-up errors, KUBECONFIG', function () {
   let certs: CertFiles;
