@@ -8,7 +8,7 @@ import { noteRecords, type Note } from './note.js';
 import { getPath, isObject } from './objects.js';
 import { ENTRY_FIELDS, type ContainerList, type JsonObject } from './types.js';
 
-export { findByName, getPath, isObject } from './objects.js';
+export { getPath, isObject } from './objects.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -31,7 +31,7 @@ export function readLastApplied(object: unknown): JsonObject | undefined {
 const listIndexes = new WeakMap<readonly unknown[], Map<string, JsonObject>>();
 const keyIndexes = new WeakMap<JsonObject, Map<string, JsonObject>>();
 
-/** The first entry of `list` named `name`, as findByName, through a per-list index. */
+/** The first entry of `list` named `name`, through a per-list index. */
 function entryNamed(list: unknown, name: string): JsonObject | undefined {
   if (!Array.isArray(list)) return undefined;
   let index = listIndexes.get(list);

@@ -18,13 +18,6 @@ export function getPath(root: unknown, path: readonly string[]): unknown {
   return node;
 }
 
-/** The entry of `list` whose `name` is `name`, if the list is an array holding one. */
-export function findByName(list: unknown, name: string): JsonObject | undefined {
-  if (!Array.isArray(list)) return undefined;
-  for (const item of list) if (isObject(item) && item.name === name) return item;
-  return undefined;
-}
-
 /**
  * Whether an owner reference names a controller (a ReplicaSet owned by its Deployment, a
  * Deployment owned by an operator). pullfix patches the owner or the pods instead, so it never
