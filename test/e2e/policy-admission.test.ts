@@ -4,7 +4,7 @@
 // read back.
 import { expect } from 'chai';
 import { type TestCluster, shared } from './harness/cluster.js';
-import { DIGEST, manifest, podSpecOf, pullPolicies, workload } from './harness/workloads.js';
+import { DIGEST, manifest, podSpecOf, pullPolicies, schemalessTemplateCrd, workload } from './harness/workloads.js';
 import { generatePolicy, installPolicy, uninstallPolicy, writeConfig } from './policy-support.js';
 
 type Json = Record<string, any>;
@@ -17,29 +17,7 @@ const CONFIG = {
 };
 
 // A custom resource whose pod template is schemaless, like OpenKruise's CloneSet.
-const WIDGET_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'widgets.policy-e2e.example.com' },
-  spec: {
-    group: 'policy-e2e.example.com',
-    scope: 'Namespaced',
-    names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: { spec: { type: 'object', properties: { template: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
-          },
-        },
-      },
-    ],
-  },
-};
+const WIDGET_CRD = schemalessTemplateCrd('policy-e2e.example.com', 'v1', 'Widget', 'widgets');
 
 const c = (name: string, image: string, imagePullPolicy?: string): Json => ({ name, image, ...(imagePullPolicy ? { imagePullPolicy } : {}) });
 

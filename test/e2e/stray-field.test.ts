@@ -3,42 +3,9 @@
 // last-applied-configuration; in a schemaless custom resource it is in the object itself.
 import { expect } from 'chai';
 import { type TestCluster, pullfixWarnings, shared } from './harness/cluster.js';
-import { WORKLOAD_KINDS, changesNote, manifest, podSpecOf, pullPolicies, resourceOf, strayPodSpec, workload } from './harness/workloads.js';
+import { WORKLOAD_KINDS, changesNote, manifest, podSpecOf, pullPolicies, resourceOf, schemalessTemplateCrd, strayPodSpec, workload } from './harness/workloads.js';
 
-const CLONESET_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'clonesets.apps.kruise.io' },
-  spec: {
-    group: 'apps.kruise.io',
-    scope: 'Namespaced',
-    names: { kind: 'CloneSet', plural: 'clonesets', singular: 'cloneset', listKind: 'CloneSetList' },
-    versions: [
-      {
-        name: 'v1alpha1',
-        served: true,
-        storage: true,
-        // As OpenKruise's CloneSet: the pod template is schemaless, so nothing is dropped or defaulted.
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: {
-                type: 'object',
-                properties: {
-                  replicas: { type: 'integer' },
-                  selector: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-                  template: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-                },
-              },
-              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-            },
-          },
-        },
-      },
-    ],
-  },
-};
+const CLONESET_CRD = schemalessTemplateCrd('apps.kruise.io', 'v1alpha1', 'CloneSet', 'clonesets');
 
 function withoutVersion(object: Record<string, any>): Record<string, any> {
   const copy = structuredClone(object);

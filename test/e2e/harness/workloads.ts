@@ -97,3 +97,38 @@ export function strayPodSpec(policy: string, containers: Json[], initContainers:
 
 /** A digest reference (the digest need not exist: nothing pulls here). */
 export const DIGEST = `sha256:${'a1'.repeat(32)}`;
+
+/**
+ * A CustomResourceDefinition whose pod template is schemaless, as OpenKruise's CloneSet: the API
+ * server neither drops nor defaults anything under `spec.template`, so a stray pod-level field
+ * reaches the webhook in the object itself.
+ */
+export function schemalessTemplateCrd(group: string, version: string, kind: string, plural: string): Record<string, unknown> {
+  const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: { type: 'object', properties: { replicas: { type: 'integer' }, selector: open, template: open } },
+                status: open,
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
