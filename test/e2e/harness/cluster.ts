@@ -1,66 +1,68 @@
 /**
- * A real Kubernetes control plane for end-to-end tests, in the manner of controller-runtime's
- * envtest: etcd and kube-apiserver (built from their Go modules by test/e2e/cluster/build.sh)
- * on 127.0.0.1 only, `pullfix serve` on loopback watching Namespaces with the manifests' own
- * RBAC, and the manifests' own MutatingWebhookConfiguration pointed at it. Tests drive the real
- * kubectl and read back what the API server stored.
+ * A real Kubernetes cluster for end-to-end tests, in the manner of controller-runtime's envtest
+ * `ControlPlane`: one module per process (etcd.ts, kube-apiserver.ts, controller-manager.ts,
+ * scheduler.ts, containerd.ts, kubelet.ts, registry.ts, pullfix-serve.ts), each with the same
+ * start (which waits until ready, bounded) / stop shape and its own log file, composed here.
  *
- * There is no controller-manager, scheduler or kubelet: Pods stay Pending, Deployments never
- * get ReplicaSets, a namespace takes Pods only once its `default` ServiceAccount exists
- * (`freshNamespace` creates it), and a deleted namespace never goes away (names are unique per
- * run instead).
+ * Two shapes:
+ *   TestCluster.start()                  etcd and kube-apiserver only (the API-server suite): no
+ *                                        controller, no node; Pods stay Pending, a namespace's
+ *                                        `default` ServiceAccount is made by freshNamespace().
+ *   TestCluster.start({ node: true })    a one-node cluster (the node suite): also a registry,
+ *                                        containerd, kube-controller-manager, kube-scheduler and
+ *                                        a kubelet; containers really run, images are really pulled.
  *
- *   const cluster = await TestCluster.start();     // or shared(), set up by test/e2e/setup.ts
+ *   const cluster = await TestCluster.start({ node: true });
  *   await cluster.startPullfix();
  *   await cluster.registerWebhook();
- *   const ns = await cluster.freshNamespace({ 'pullfix.dev/tagged': 'Always' });
- *   const result = await cluster.kubectl(['apply', '-n', ns, '-f', '-'], { stdin: manifest });
- *   await cluster.stop();                           // every process, by PID
+ *   const ns = await cluster.freshNamespace({ 'pullfix.dev/mutable': 'Always' });
+ *   await cluster.kubectlOk(['apply', '-n', ns, '-f', '-'], { stdin: manifest });
+ *   await cluster.stop();                           // every process by PID, then the host restored
  *
- * Every process is stopped by PID in stop(), and killed on exit or SIGINT/SIGTERM once
- * installExitHandlers() (processes.ts) has run. Every wait is bounded.
+ * Ports and directories are chosen per run, so a second API server on the machine does not
+ * collide. Every process is stopped by PID in stop(), and killed on exit or SIGINT/SIGTERM once
+ * installExitHandlers() (processes.ts) has run; the node's host changes are undone by
+ * restoreHost() (host.ts) in stop() and on exit.
  *
- * Environment: PULLFIX_E2E_KUBE_APISERVER and PULLFIX_E2E_ETCD name the binaries (else
- * build.sh is run, which reuses its cache); PULLFIX_E2E_NO_WEBHOOK=1 makes registerWebhook()
- * do nothing (to see the suite fail without pullfix); PULLFIX_E2E_KEEP=1 keeps the working
- * directory (logs, certificates, etcd data) after stop().
+ * Environment: PULLFIX_E2E_<BINARY> names each binary (KUBE_APISERVER, ETCD, KUBELET, ...: what
+ * build.sh prints; else build.sh is run, which reuses its cache); PULLFIX_E2E_NO_WEBHOOK=1 makes
+ * registerWebhook() do nothing (to see the suite fail without pullfix); PULLFIX_E2E_KEEP=1 keeps
+ * the working directory (logs, certificates, etcd data) after stop().
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoPath } from '../../helpers/fixtures.js';
+import { ControllerManager } from './controller-manager.js';
+import { Etcd } from './etcd.js';
+import { type HostSnapshot, type NodeFootprint, restoreHost, snapshotHost } from './host.js';
+import { TestImages } from './images.js';
+import { ApiServer, SERVICE_IP } from './kube-apiserver.js';
 import { KUBECTL, type KubectlOptions, type KubectlResult, run, warningsOf, writeKubeconfig } from './kubectl.js';
-import { type ClusterPki, makeClusterPki } from './pki.js';
-import { type Started, freePort, removeOnExit, startProcess, tail, waitFor } from './processes.js';
+import { Kubelet, NODE_NAME } from './kubelet.js';
+import { Containerd } from './containerd.js';
+import { type ClusterPki, makeClusterPki, makeNodePki } from './pki.js';
+import { type Started, freePorts, removeOnExit, waitFor, whenExiting } from './processes.js';
+import { type ServingPair, makeServingPair, startPullfixServe } from './pullfix-serve.js';
+import { Registry } from './registry.js';
+import { Scheduler } from './scheduler.js';
 import { webhookConfigurationFor } from './webhook-config.js';
 
 export { type KubectlResult, pullfixWarnings, warningsOf } from './kubectl.js';
+export { FEATURE_GATES } from './kube-apiserver.js';
 export { installExitHandlers, killAllStarted, sleep, waitFor } from './processes.js';
 
 type Json = Record<string, any>;
 
-const SERVICE_CIDR = '10.0.0.0/24';
-const SERVICE_IP = '10.0.0.1';
 /** Where the webhook configuration and pullfix's config come from: the kruise overlay is the base plus OpenKruise's kinds. */
 export const DEFAULT_KUSTOMIZE_DIR = 'manifests/overlays/kruise';
 export const DEFAULT_PULLFIX_CONFIG = 'manifests/overlays/kruise/config.yaml';
-/**
- * Extra feature gates (PULLFIX_E2E_FEATURE_GATES, e.g. `ImageVolume=true` for a kube-apiserver
- * before 1.35). None for v1.37: ImageVolume and MutatingAdmissionPolicy are GA there and no longer
- * gates (`kube-apiserver -h` lists neither), and the MutatingAdmissionPolicy admission plugin is
- * on by default; RUNTIME_CONFIG serves that API in its beta and alpha versions too.
- */
-export const FEATURE_GATES = process.env.PULLFIX_E2E_FEATURE_GATES ?? '';
-const RUNTIME_CONFIG = 'admissionregistration.k8s.io/v1beta1=true,admissionregistration.k8s.io/v1alpha1=true';
 
 export interface ClusterOptions {
-  /** Paths of the binaries; default: PULLFIX_E2E_KUBE_APISERVER / PULLFIX_E2E_ETCD, else build.sh. */
-  apiServer?: string;
-  etcd?: string;
+  /** Start a node (registry, containerd, controller-manager, scheduler, kubelet) too. */
+  node?: boolean;
   /** Kustomize directory (relative to the repository) the webhook configuration is rendered from. */
   kustomizeDir?: string;
 }
@@ -70,38 +72,33 @@ export interface PullfixOptions {
   config?: string;
 }
 
-interface Binaries {
-  apiServer: string;
-  etcd: string;
-}
+/** The binaries build.sh prints, by its names (KUBE_APISERVER=..., ETCD=..., ...). */
+export type Binaries = Record<string, string>;
 
-function resolveBinaries(opts: ClusterOptions): Binaries {
-  const apiServer = opts.apiServer ?? process.env.PULLFIX_E2E_KUBE_APISERVER;
-  const etcd = opts.etcd ?? process.env.PULLFIX_E2E_ETCD;
-  if (apiServer && etcd) return { apiServer, etcd };
-  // Reuses cached binaries; builds them (15-20 minutes cold) only when missing.
-  const out = execFileSync('bash', [repoPath('test', 'e2e', 'cluster', 'build.sh')], {
+const API_BINARIES = ['KUBE_APISERVER', 'ETCD'];
+const NODE_BINARIES = ['KUBELET', 'KUBE_CONTROLLER_MANAGER', 'KUBE_SCHEDULER', 'CONTAINERD', 'CONTAINERD_SHIM', 'CTR', 'CNI_BIN_DIR', 'CRANE', 'PAUSE'];
+
+/** The binaries from PULLFIX_E2E_<NAME>, else from build.sh (which reuses its cache; 20 minutes cold). */
+export function resolveBinaries(node: boolean): Binaries {
+  const wanted = node ? [...API_BINARIES, ...NODE_BINARIES] : API_BINARIES;
+  const fromEnv: Binaries = {};
+  for (const name of wanted) {
+    const value = process.env[`PULLFIX_E2E_${name}`];
+    if (value) fromEnv[name] = value;
+  }
+  if (wanted.every((name) => fromEnv[name])) return fromEnv;
+  const out = execFileSync('bash', [repoPath('test', 'e2e', 'cluster', 'build.sh'), node ? 'all' : 'api'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: 90 * 60_000,
   });
-  const [builtApiServer, builtEtcd] = out.trim().split('\n');
-  if (!builtApiServer || !builtEtcd) throw new Error(`test/e2e/cluster/build.sh printed no binary paths: ${out}`);
-  return { apiServer: apiServer ?? builtApiServer, etcd: etcd ?? builtEtcd };
-}
-
-/** GET over HTTP(S) on loopback; resolves with the status and body, rejects on a connection error. */
-function get(url: string, tls?: https.RequestOptions): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const lib = url.startsWith('https:') ? https : http;
-    const req = lib.get(url, { ...tls, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer in 5 s`)));
-    req.on('error', reject);
-  });
+  const built: Binaries = {};
+  for (const line of out.trim().split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) built[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  for (const name of wanted) if (!built[name]) throw new Error(`test/e2e/cluster/build.sh printed no ${name}=PATH line: ${out}`);
+  return { ...built, ...fromEnv };
 }
 
 /** The environment for children: no in-cluster credentials leaking in from a CI pod. */
@@ -112,45 +109,66 @@ function childEnv(kubeconfig: string): NodeJS.ProcessEnv {
   return env;
 }
 
+const NODE_PORTS = ['registry', 'controllerManager', 'scheduler', 'kubelet', 'kubeletHealthz'] as const;
+type NodePorts = Record<(typeof NODE_PORTS)[number], number>;
+
+/** The node's parts that tests use directly: the registry (and its pull counter), images, the runtime. */
+export interface TestNode {
+  registry: Registry;
+  images: TestImages;
+  containerd: Containerd;
+  kubelet: Kubelet;
+  name: string;
+  /** What the node changes on the host, for the leftovers check. */
+  footprint: NodeFootprint;
+  hostBefore: HostSnapshot;
+}
+
+interface NodeProcesses extends TestNode {
+  controllerManager: ControllerManager;
+  scheduler: Scheduler;
+}
+
 export class TestCluster {
   readonly runId = randomBytes(3).toString('hex');
   /** The admin kubeconfig (client certificate in group system:masters). */
   readonly kubeconfig: string;
   readonly apiServerUrl: string;
-  private etcdProcess: Started | undefined;
-  private apiServerProcess: Started | undefined;
+  private readonly etcd: Etcd;
+  private readonly apiServer: ApiServer;
+  private nodeProcesses: NodeProcesses | undefined;
   private pullfixProcess: Started | undefined;
   private pullfixKubeconfig: string | undefined;
-  private pullfixCerts: { ca: string; cert: string; key: string } | undefined;
+  private pullfixCerts: ServingPair | undefined;
   private probeNamespace: string | undefined;
   private namespaceCount = 0;
   private webhookRegistered = false;
+  private hostUndo: { forget(): void } | undefined;
   private readonly dirCleanup: { forget(): void };
 
   private constructor(
     readonly dir: string,
     readonly binaries: Binaries,
     readonly pki: ClusterPki,
-    readonly ports: { etcd: number; etcdPeer: number; apiServer: number; pullfix: number; pullfixHealth: number },
+    readonly ports: Record<'etcd' | 'etcdPeer' | 'apiServer' | 'pullfix' | 'pullfixHealth', number>,
     private readonly kustomizeDir: string,
+    withNode: boolean,
   ) {
-    this.apiServerUrl = `https://127.0.0.1:${ports.apiServer}`;
+    this.etcd = new Etcd({ binary: binaries.ETCD as string, dir, port: ports.etcd, peerPort: ports.etcdPeer });
+    this.apiServer = new ApiServer({ binary: binaries.KUBE_APISERVER as string, dir, port: ports.apiServer, etcdUrl: this.etcd.url, pki, withNode });
+    this.apiServerUrl = this.apiServer.url;
     this.dirCleanup = removeOnExit(dir);
     this.kubeconfig = join(dir, 'admin.kubeconfig');
     writeKubeconfig(this.kubeconfig, this.apiServerUrl, pki.caCert, { clientCert: pki.adminCert, clientKey: pki.adminKey });
   }
 
-  /** Starts etcd and kube-apiserver and waits (bounded) until the API server is ready. */
+  /** Starts etcd and kube-apiserver (and, with `node`, the node) and waits (bounded) until they are ready. */
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
-    const binaries = resolveBinaries(opts);
+    const withNode = opts.node ?? false;
+    const binaries = resolveBinaries(withNode);
     const dir = mkdtempSync(join(tmpdir(), 'pullfix-e2e-'));
-    const ports = {
-      etcd: await freePort(),
-      etcdPeer: await freePort(),
-      apiServer: await freePort(),
-      pullfix: await freePort(),
-      pullfixHealth: await freePort(),
-    };
+    const [etcd, etcdPeer, apiServer, pullfix, pullfixHealth, ...nodePorts] = (await freePorts(5 + NODE_PORTS.length)) as [number, number, number, number, number, ...number[]];
+    const ports = { etcd, etcdPeer, apiServer, pullfix, pullfixHealth };
     let pki: ClusterPki;
     try {
       pki = makeClusterPki(join(dir, 'pki'), SERVICE_IP);
@@ -158,10 +176,11 @@ export class TestCluster {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    const cluster = new TestCluster(dir, binaries, pki, ports, opts.kustomizeDir ?? DEFAULT_KUSTOMIZE_DIR);
+    const cluster = new TestCluster(dir, binaries, pki, ports, opts.kustomizeDir ?? DEFAULT_KUSTOMIZE_DIR, withNode);
     try {
-      await cluster.startEtcd();
-      await cluster.startApiServer();
+      await cluster.etcd.start();
+      await cluster.apiServer.start();
+      if (withNode) await cluster.startNode(Object.fromEntries(NODE_PORTS.map((name, i) => [name, nodePorts[i] as number])) as NodePorts);
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -169,77 +188,89 @@ export class TestCluster {
     return cluster;
   }
 
+  /**
+   * The registry first (the sandbox image must be in it before containerd asks), then
+   * containerd, the controllers, and the kubelet; waits until the Node is Ready and schedulable.
+   */
+  private async startNode(ports: NodePorts): Promise<void> {
+    const b = this.binaries as Required<Binaries>;
+    const footprint: NodeFootprint = {
+      dir: this.dir,
+      podLogsDir: join(this.dir, 'pod-logs'),
+      bridge: `pf${this.runId}`,
+      cgroupRoot: `pullfix-e2e-${this.runId}`,
+    };
+    const hostBefore = snapshotHost();
+    // On an exit without stop() (a crash, ^C), the exit handlers undo what the node did to the host.
+    this.hostUndo = whenExiting(() => restoreHost(hostBefore, footprint));
+    const registry = new Registry({ dir: this.dir, port: ports.registry });
+    await registry.start();
+    const images = new TestImages(b.CRANE as string, registry.host, join(this.dir, 'images'));
+    const sandboxImage = `${registry.host}/pause:1`;
+    images.pushPause(b.PAUSE as string, sandboxImage);
+    const containerd = new Containerd({
+      binary: b.CONTAINERD as string,
+      shim: b.CONTAINERD_SHIM as string,
+      ctr: b.CTR as string,
+      runc: process.env.PULLFIX_E2E_RUNC ?? '/usr/sbin/runc',
+      cniBinDir: b.CNI_BIN_DIR as string,
+      dir: join(this.dir, 'containerd'),
+      registry: registry.host,
+      sandboxImage,
+      bridge: footprint.bridge,
+      // A /24 per run, so two runs on one machine do not share a bridge subnet.
+      podSubnet: `10.254.${Number.parseInt(this.runId.slice(0, 2), 16)}.0/24`,
+    });
+    const controllerManager = new ControllerManager({ binary: b.KUBE_CONTROLLER_MANAGER as string, dir: this.dir, port: ports.controllerManager, kubeconfig: this.kubeconfig, pki: this.pki });
+    const scheduler = new Scheduler({ binary: b.KUBE_SCHEDULER as string, dir: this.dir, port: ports.scheduler, kubeconfig: this.kubeconfig });
+    const kubelet = new Kubelet({
+      binary: b.KUBELET as string,
+      dir: this.dir,
+      apiServerUrl: this.apiServerUrl,
+      pki: this.pki,
+      nodePki: makeNodePki(join(this.dir, 'pki'), NODE_NAME),
+      containerdEndpoint: containerd.endpoint,
+      port: ports.kubelet,
+      healthzPort: ports.kubeletHealthz,
+      cgroupRoot: footprint.cgroupRoot,
+      podLogsDir: footprint.podLogsDir,
+    });
+    this.nodeProcesses = { registry, images, containerd, kubelet, controllerManager, scheduler, name: NODE_NAME, footprint, hostBefore };
+    await containerd.start();
+    await controllerManager.start();
+    await scheduler.start();
+    await kubelet.start();
+    await waitFor(`node ${NODE_NAME} to be Ready and schedulable`, async () => {
+      const node = await this.getJson('node', NODE_NAME);
+      const ready = (node.status?.conditions as Json[] | undefined)?.find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True') throw new Error(`Ready=${ready?.status ?? 'unknown'}: ${ready?.message ?? ''}`);
+      const taints = ((node.spec?.taints ?? []) as Json[]).map((t) => `${t.key}:${t.effect}`);
+      if (taints.length > 0) throw new Error(`taints ${taints.join(', ')}`);
+      return true;
+    }, { timeoutMs: 90_000, intervalMs: 500, guard: () => {
+      if (!kubelet.alive()) throw new Error(`kubelet exited; see ${join(this.dir, 'kubelet.log')}`);
+    } });
+  }
+
+  /** The node of a cluster started with `node: true`. */
+  get node(): TestNode {
+    if (!this.nodeProcesses) throw new Error('this cluster has no node: start it with TestCluster.start({ node: true })');
+    return this.nodeProcesses;
+  }
+
+  get hasNode(): boolean {
+    return this.nodeProcesses !== undefined;
+  }
+
   /** `kube-apiserver --version`, e.g. `Kubernetes v1.37.2`. */
   apiServerVersion(): string {
-    return execFileSync(this.binaries.apiServer, ['--version'], { encoding: 'utf8' }).trim();
-  }
-
-  private async startEtcd(): Promise<void> {
-    const client = `http://127.0.0.1:${this.ports.etcd}`;
-    const peer = `http://127.0.0.1:${this.ports.etcdPeer}`;
-    const etcd = startProcess('etcd', this.binaries.etcd, [
-      '--name=e2e',
-      `--data-dir=${join(this.dir, 'etcd')}`,
-      `--listen-client-urls=${client}`,
-      `--advertise-client-urls=${client}`,
-      `--listen-peer-urls=${peer}`,
-      `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=e2e=${peer}`,
-      // A throwaway store: durability buys nothing here and fsync costs seconds on a busy disk.
-      '--unsafe-no-fsync',
-      '--log-level=warn',
-    ], join(this.dir, 'etcd.log'));
-    this.etcdProcess = etcd;
-    await waitFor('etcd /health', async () => ((await get(`${client}/health`)).body.includes('"health":"true"') ? true : undefined), {
-      timeoutMs: 30_000,
-      guard: () => this.mustBeAlive(etcd),
-    });
-  }
-
-  private apiServerArgs(): string[] {
-    const { pki, ports } = this;
-    return [
-      `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${ports.apiServer}`,
-      `--tls-cert-file=${pki.apiServerCert}`,
-      `--tls-private-key-file=${pki.apiServerKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      '--authorization-mode=Node,RBAC',
-      `--service-account-issuer=https://kubernetes.default.svc`,
-      `--service-account-key-file=${pki.serviceAccountPub}`,
-      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      // No other API server and no kubelet: nothing should maintain the `kubernetes` endpoints.
-      '--endpoint-reconciler-type=none',
-      `--runtime-config=${RUNTIME_CONFIG}`,
-      ...(FEATURE_GATES ? [`--feature-gates=${FEATURE_GATES}`] : []),
-      `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
-      '--profiling=false',
-      '--v=1',
-    ];
-  }
-
-  private async startApiServer(): Promise<void> {
-    const apiServer = startProcess('kube-apiserver', this.binaries.apiServer, this.apiServerArgs(), join(this.dir, 'kube-apiserver.log'));
-    this.apiServerProcess = apiServer;
-    const tls = { ca: readFileSync(this.pki.caCert), cert: readFileSync(this.pki.adminCert), key: readFileSync(this.pki.adminKey) };
-    await waitFor('kube-apiserver /readyz', async () => {
-      const reply = await get(`${this.apiServerUrl}/readyz`, tls);
-      if (reply.status === 200) return true;
-      throw new Error(`HTTP ${reply.status}: ${reply.body.split('\n').filter((l) => l.includes('failed')).join('; ')}`);
-    }, { timeoutMs: 120_000, intervalMs: 500, guard: () => this.mustBeAlive(apiServer) });
-  }
-
-  private mustBeAlive(process: Started): void {
-    if (!process.alive()) throw new Error(`${process.name} exited; last lines of ${process.logFile}:\n${tail(process.logFile)}`);
+    return execFileSync(this.binaries.KUBE_APISERVER as string, ['--version'], { encoding: 'utf8' }).trim();
   }
 
   /** Stops kube-apiserver by PID and starts it again on the same port and etcd; pullfix keeps running. */
   async restartApiServer(): Promise<void> {
-    await this.apiServerProcess?.stop(30_000);
-    await this.startApiServer();
+    await this.apiServer.stop();
+    await this.apiServer.start();
   }
 
   /** Runs the real kubectl with the admin kubeconfig. Never throws for a non-zero exit: check `status`. */
@@ -267,12 +298,15 @@ export class TestCluster {
 
   /**
    * A namespace no earlier run used, with `labels` and `annotations`, and its `default`
-   * ServiceAccount (no controller-manager makes it, and Pods need it).
+   * ServiceAccount, which Pods need: created here when there is no controller-manager, and
+   * waited for (it makes it) when there is.
    */
   async freshNamespace(labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Promise<string> {
     const name = `e2e-${this.runId}-${++this.namespaceCount}`;
     await this.kubectlOk(['create', '-f', '-'], { stdin: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } } });
-    await this.kubectlOk(['create', 'serviceaccount', 'default', '-n', name]);
+    const created = await this.kubectl(['create', 'serviceaccount', 'default', '-n', name]);
+    // kubectl says `serviceaccounts "default" already exists` when the controller-manager was first.
+    if (created.status !== 0 && !/already exists|AlreadyExists/.test(created.stderr)) throw new Error(`kubectl create serviceaccount default -n ${name}: ${created.stderr.trim()}`);
     return name;
   }
 
@@ -286,35 +320,20 @@ export class TestCluster {
     return `https://127.0.0.1:${this.ports.pullfix}/mutate`;
   }
 
-  /**
-   * `pullfix serve` on loopback, with the informer path: KUBECONFIG holds a token of the
-   * ServiceAccount the manifests create, bound to the manifests' ClusterRole (namespaces:
-   * get, list, watch), as in a cluster. Waits until /readyz answers 200.
-   */
+  /** `pullfix serve` on loopback as the manifests' ServiceAccount (pullfix-serve.ts); waits until ready. */
   async startPullfix(opts: PullfixOptions = {}): Promise<void> {
     if (this.pullfixProcess?.alive()) throw new Error('pullfix is already running');
-    if (!this.pullfixKubeconfig) this.pullfixKubeconfig = await this.pullfixIdentity();
-    if (!this.pullfixCerts) {
-      const certDir = join(this.dir, 'pullfix-certs');
-      execFileSync('bash', [repoPath('certs', 'make-dev-certs.sh'), certDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-      this.pullfixCerts = { ca: join(certDir, 'ca.crt'), cert: join(certDir, 'tls.crt'), key: join(certDir, 'tls.key') };
-    }
+    this.pullfixKubeconfig ??= await this.pullfixIdentity();
+    this.pullfixCerts ??= makeServingPair(this.dir);
     const config = opts.config ?? DEFAULT_PULLFIX_CONFIG;
-    const pullfix = startProcess('pullfix', process.execPath, [
-      repoPath('dist', 'src', 'cli', 'main.js'),
-      'serve',
-      '--config', config.startsWith('/') ? config : repoPath(config),
-      '--tls-cert', this.pullfixCerts.cert,
-      '--tls-key', this.pullfixCerts.key,
-      '--host', '127.0.0.1',
-      '--port', String(this.ports.pullfix),
-      '--health-port', String(this.ports.pullfixHealth),
-    ], join(this.dir, 'pullfix.log'), childEnv(this.pullfixKubeconfig));
-    this.pullfixProcess = pullfix;
-    await waitFor('pullfix /readyz', async () => ((await get(`http://127.0.0.1:${this.ports.pullfixHealth}/readyz`)).status === 200 ? true : undefined), {
-      timeoutMs: 30_000,
-      guard: () => this.mustBeAlive(pullfix),
-    });
+    this.pullfixProcess = await startPullfixServe({
+      dir: this.dir,
+      port: this.ports.pullfix,
+      healthPort: this.ports.pullfixHealth,
+      kubeconfig: this.pullfixKubeconfig,
+      config: config.startsWith('/') ? config : repoPath(config),
+      env: childEnv(this.pullfixKubeconfig),
+    }, this.pullfixCerts);
   }
 
   /** SIGTERM to pullfix (SIGKILL after 10 s); resolves once it has exited. */
@@ -389,10 +408,25 @@ export class TestCluster {
     }, { timeoutMs, intervalMs: 500 });
   }
 
-  /** Stops pullfix, kube-apiserver and etcd by PID, in that order; removes the working directory unless PULLFIX_E2E_KEEP=1. */
+  /**
+   * Stops everything by PID in reverse order of start (pullfix, the node, kube-apiserver, etcd),
+   * undoes the node's host changes, and removes the working directory unless PULLFIX_E2E_KEEP=1.
+   */
   async stop(): Promise<void> {
-    for (const child of [this.pullfixProcess, this.apiServerProcess, this.etcdProcess]) {
-      if (child) await child.stop(child.name === 'kube-apiserver' ? 30_000 : 10_000);
+    await this.pullfixProcess?.stop();
+    const node = this.nodeProcesses;
+    if (node) {
+      await node.kubelet.stop();
+      await node.containerd.stop();
+      await node.scheduler.stop();
+      await node.controllerManager.stop();
+    }
+    await this.apiServer.stop();
+    await this.etcd.stop();
+    if (node) {
+      await node.registry.stop();
+      restoreHost(node.hostBefore, node.footprint);
+      this.hostUndo?.forget();
     }
     if (process.env.PULLFIX_E2E_KEEP === '1') process.stderr.write(`e2e: logs, certificates and etcd data kept in ${this.dir}\n`);
     else rmSync(this.dir, { recursive: true, force: true });
@@ -402,7 +436,7 @@ export class TestCluster {
 
 let current: TestCluster | undefined;
 
-/** The cluster the root hook (test/e2e/setup.ts) started for every e2e file. */
+/** The cluster the root hook (test/e2e/setup.ts or test/e2e/node/setup.ts) started for every e2e file. */
 export function shared(): TestCluster {
   if (!current) throw new Error('no e2e cluster: run the e2e suite with its mocha config (make e2e), which starts one');
   return current;

@@ -18,6 +18,16 @@ export interface ClusterPki {
   serviceAccountPub: string;
 }
 
+/** The node's certificates, for a cluster with a kubelet. */
+export interface NodePki {
+  /** The kubelet's client certificate: user `system:node:NAME` in `system:nodes` (the Node authorizer's). */
+  nodeCert: string;
+  nodeKey: string;
+  /** The kubelet's serving certificate (SANs localhost, 127.0.0.1), which the API server verifies. */
+  kubeletServingCert: string;
+  kubeletServingKey: string;
+}
+
 function openssl(args: string[]): void {
   try {
     execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -66,6 +76,11 @@ export function makeClusterPki(dir: string, serviceIp: string): ClusterPki {
       // The API server's in-cluster names too: the `kubernetes` Service's ClusterIP is the first
       // address of --service-cluster-ip-range.
       `subjectAltName = IP:127.0.0.1, IP:${serviceIp}, DNS:localhost, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc`,
+      '[kubelet_ext]',
+      'basicConstraints = critical, CA:FALSE',
+      'keyUsage = critical, digitalSignature',
+      'extendedKeyUsage = serverAuth',
+      'subjectAltName = IP:127.0.0.1, DNS:localhost',
       '[client_ext]',
       'basicConstraints = critical, CA:FALSE',
       'keyUsage = critical, digitalSignature',
@@ -93,4 +108,13 @@ export function makeClusterPki(dir: string, serviceIp: string): ClusterPki {
     serviceAccountKey,
     serviceAccountPub,
   };
+}
+
+/** Adds the node's certificates to a PKI made by makeClusterPki (same directory, same CA). */
+export function makeNodePki(dir: string, nodeName: string): NodePki {
+  const cnf = join(dir, 'openssl.cnf');
+  const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  const node = leaf(dir, 'node', `/O=system:nodes/CN=system:node:${nodeName}`, cnf, 'client_ext', ca);
+  const serving = leaf(dir, 'kubelet', `/CN=${nodeName}`, cnf, 'kubelet_ext', ca);
+  return { nodeCert: node.cert, nodeKey: node.key, kubeletServingCert: serving.cert, kubeletServingKey: serving.key };
 }
