@@ -42,7 +42,7 @@ function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
-async function readNamespaces(api: KubeApi, context: string): Promise<Map<string, NamespaceInfo>> {
+export async function readNamespaces(api: KubeApi, context: string): Promise<Map<string, NamespaceInfo>> {
   const namespaces = new Map<string, NamespaceInfo>();
   for await (const item of listItems(api, '/api/v1/namespaces', { verb: 'list', resource: 'namespaces', context })) {
     const name = getPath(item, ['metadata', 'name']);
@@ -54,6 +54,14 @@ async function readNamespaces(api: KubeApi, context: string): Promise<Map<string
     });
   }
   return namespaces;
+}
+
+/** The namespaces to audit: every served one with --all-namespaces, else the one named (or the context's). */
+export function chooseTargets(options: { namespace?: string; allNamespaces?: boolean }, namespaces: ReadonlyMap<string, NamespaceInfo>, contextNamespace: string | undefined): string[] {
+  if (options.allNamespaces) return [...namespaces.keys()].filter((n) => !UNSERVED_NAMESPACES.includes(n)).sort();
+  const chosen = options.namespace ?? contextNamespace ?? 'default';
+  if (!namespaces.has(chosen)) throw new AuditError(`namespace ${JSON.stringify(chosen)} not found`);
+  return [chosen];
 }
 
 const OUTPUTS = ['table', 'json', 'report'] as const;
@@ -143,14 +151,7 @@ export async function runAudit(options: AuditOptions, io: AuditIO, kc: KubeConfi
   const api = new KubeApi(kc);
   const namespaces = await readNamespaces(api, context);
 
-  let targets: string[];
-  if (options.allNamespaces) {
-    targets = [...namespaces.keys()].filter((n) => !UNSERVED_NAMESPACES.includes(n)).sort();
-  } else {
-    const chosen = options.namespace ?? kc.getContextObject(context)?.namespace ?? 'default';
-    if (!namespaces.has(chosen)) throw new AuditError(`namespace ${JSON.stringify(chosen)} not found`);
-    targets = [chosen];
-  }
+  const targets = chooseTargets(options, namespaces, kc.getContextObject(context)?.namespace);
   const wanted = new Set(targets);
 
   const showProgress = options.progress === true || io.stderrIsTTY;

@@ -9,7 +9,14 @@ interface AuditFlags {
   output: string;
   config?: string;
   progress?: boolean;
+  stale?: boolean;
+  registryConfig?: string;
+  insecureRegistry?: string[];
+  registryTimeout?: string;
+  allTags?: boolean;
 }
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerAudit(program: Command): void {
   program
@@ -24,10 +31,15 @@ export function registerAudit(program: Command): void {
     .option('--dry-run', 'with --fix: send the patches with dryRun=All (server-side dry run), change nothing')
     .option('-o, --output <format>', 'table, json, or report (openreports.io/v1alpha1 Report objects, one per namespace)', 'table')
     .option('--config <file>', 'config file with the cluster defaults (the webhook\'s --config)')
+    .option('--stale', 'list containers whose node runs an older digest than their tag points to now in the registry (SPEC section 10); with --fix, restart their workloads')
+    .option('--registry-config <file>', 'with --stale: a Docker config.json for registries no pull secret covers')
+    .option('--insecure-registry <host>', 'with --stale: speak plain HTTP to this registry host[:port] (repeatable)', collect)
+    .option('--registry-timeout <duration>', 'with --stale: per registry request, e.g. 5s', '5s')
+    .option('--all-tags', 'with --stale: check tags the policy counts as immutable too')
     .option('--progress', 'print a progress line every 100 objects (default: only when stderr is a terminal)')
     .action(async (flags: AuditFlags) => {
       // Loaded here, not at the top: `pullfix fix` should not pay for the Kubernetes client.
-      const [{ KubeConfig }, { runAudit }] = await Promise.all([import('@kubernetes/client-node'), import('../audit/run-audit.js')]);
+      const [{ KubeConfig }, { runAudit }, { runStaleAudit }] = await Promise.all([import('@kubernetes/client-node'), import('../audit/run-audit.js'), import('../audit/run-stale.js')]);
       const kc = new KubeConfig();
       try {
         kc.loadFromDefault();
@@ -38,7 +50,10 @@ export function registerAudit(program: Command): void {
       if (kc.getCurrentCluster()?.name === 'cluster' && kc.getCurrentCluster()?.server === 'http://localhost:8080' && !process.env.KUBECONFIG) {
         throw new UsageError('no cluster to audit: set KUBECONFIG, create ~/.kube/config, or run pullfix in a cluster');
       }
-      process.exitCode = await runAudit(
+      if (!flags.stale && (flags.registryConfig !== undefined || flags.insecureRegistry !== undefined || flags.allTags)) {
+        throw new UsageError('--registry-config, --insecure-registry and --all-tags go with --stale');
+      }
+      process.exitCode = await (flags.stale ? runStaleAudit : runAudit)(
         flags,
         {
           stdout: (text) => void process.stdout.write(text),

@@ -1,0 +1,98 @@
+// `pullfix audit --stale`: scan, print, and with --fix restart what is stale. Exit codes as
+// audit (SPEC section 10): 0 nothing stale, 1 findings (stale or unchecked), 2 errors; with
+// --fix, 0 when every stale finding was resolved by a restart it made.
+
+import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadConfigFile } from '../config/load-config.js';
+import { compileConfig } from '../engine/config.js';
+import { resolveNamespacePolicy, type EffectivePolicy } from '../engine/namespace-policy.js';
+import { Keyring } from '../registry/credentials.js';
+import { AuditError } from './audit-error.js';
+import { KubeApi } from './kube-api.js';
+import type { AuditIO, AuditOptions } from './run-audit.js';
+import { chooseTargets, readNamespaces } from './run-audit.js';
+import { restartStale } from './stale-fix.js';
+import { buildStaleReports, formatStaleReports, formatStaleTable } from './stale-report.js';
+import { type StaleFinding, scanStale } from './stale.js';
+
+export interface StaleAuditOptions extends AuditOptions {
+  registryConfig?: string;
+  insecureRegistry?: string[];
+  registryTimeout?: string;
+  allTags?: boolean;
+}
+
+/** `5s`, `500ms`, `1m`: a duration in milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  if (!m) throw new AuditError(`--registry-timeout ${JSON.stringify(text)}: expected a duration such as 5s, 500ms or 1m`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+function fallbackKeyring(file: string | undefined): Keyring | undefined {
+  if (!file) return undefined;
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new AuditError(`--registry-config ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not a Docker config.json (${(err as Error).message})`}`);
+  }
+  const keyring = new Keyring();
+  if (keyring.add(config, `--registry-config ${file}`) === 0) throw new AuditError(`--registry-config ${file}: no credentials under "auths" (credential helpers are not run)`);
+  return keyring;
+}
+
+export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, kc: KubeConfig): Promise<number> {
+  const output = options.output ?? 'table';
+  if (!['table', 'json', 'report'].includes(output)) throw new AuditError(`-o ${JSON.stringify(output)}: expected table, json or report`);
+  if (options.dryRun && !options.fix) throw new AuditError('--dry-run goes with --fix: it sends the restarts with dryRun=All');
+  const timeoutMs = parseDuration(options.registryTimeout ?? '5s');
+  const keyring = fallbackKeyring(options.registryConfig);
+  const config = compileConfig(loadConfigFile(options.config));
+  if (!kc.getCurrentCluster()) throw new AuditError('no cluster to audit: the kubeconfig has no current context (set KUBECONFIG, or run in a cluster)');
+  const context = kc.getCurrentContext();
+  const api = new KubeApi(kc);
+  const namespaces = await readNamespaces(api, context);
+  const targets = chooseTargets(options, namespaces, kc.getContextObject(context)?.namespace);
+  const policies = new Map<string, EffectivePolicy>();
+  const policyFor = (ns: string): EffectivePolicy => {
+    let p = policies.get(ns);
+    if (!p) policies.set(ns, (p = resolveNamespacePolicy(config, namespaces.get(ns) ?? { name: ns, labels: {}, annotations: {} })));
+    return p;
+  };
+
+  const scan = await scanStale(api, context, targets, options.allNamespaces === true, policyFor, {
+    allTags: options.allTags === true,
+    insecureRegistries: options.insecureRegistry ?? [],
+    timeoutMs,
+    deadlineMs: Math.max(60_000, timeoutMs * 12),
+    ...(keyring ? { fallbackKeyring: keyring } : {}),
+  });
+  const stale = scan.findings.filter((f): f is StaleFinding => f.type === 'stale');
+  const restarts = options.fix ? await restartStale(api, stale, options.dryRun === true, context) : undefined;
+
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify({ apiVersion: 'pullfix.dev/v1alpha1', kind: 'AuditReport', context, namespaces: targets, checked: scan.checked, skipped: scan.skipped, findings: scan.findings, ...(restarts ? { restarts } : {}), registryRequests: scan.requests, warnings: scan.warnings }, null, 2)}\n`);
+  } else if (output === 'report') {
+    io.stdout(formatStaleReports(buildStaleReports(targets, scan.findings, new Date())));
+  } else if (scan.findings.length > 0) {
+    io.stdout(formatStaleTable(scan.findings));
+  }
+  if (output !== 'json') {
+    for (const w of scan.warnings) io.stderr(`pullfix: warning: ${w}\n`);
+    const wouldNotPull = stale.filter((f) => !f.pullsOnRestart).length;
+    if (wouldNotPull > 0 && !options.fix) io.stderr(`pullfix: ${wouldNotPull} stale container(s) would not pull on restart (imagePullPolicy IfNotPresent or Never): the policy is the cause; --fix sets Always, then restarts\n`);
+    for (const r of restarts ?? []) {
+      const what = `${r.kind} ${r.namespace}/${r.name}`;
+      if (r.outcome === 'restarted') io.stderr(`pullfix: ${r.dryRun ? 'would restart' : 'restarted'} ${what}${r.setAlways.length ? ` (imagePullPolicy Always on ${r.setAlways.join(', ')})` : ''}\n`);
+      else io.stderr(`pullfix: ${r.outcome === 'failed' ? 'could not restart' : 'did not restart'} ${what}: ${r.reason}\n`);
+    }
+    io.stderr(`pullfix: ${stale.length} stale, ${scan.findings.length - stale.length} unchecked, in ${scan.checked} containers checked (${scan.skipped} pinned or immutable tags skipped); registry requests: ${scan.requests.head} HEAD, ${scan.requests.get} GET\n`);
+  }
+  if (restarts?.some((r) => r.outcome === 'failed')) return 2;
+  const resolved = new Set((restarts ?? []).filter((r) => r.outcome === 'restarted' && !r.dryRun).map((r) => `${r.namespace}\0${r.kind}\0${r.name}`));
+  const remaining = scan.findings.filter((f) => f.type === 'unchecked' || !resolved.has(`${f.namespace}\0${f.kind}\0${f.name}`));
+  return remaining.length > 0 ? 1 : 0;
+}
