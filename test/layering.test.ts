@@ -1,5 +1,6 @@
 // Imports run one way (STYLE): cli → server → admission → engine, cluster → engine, and the
-// offline users (fix, krm, audit, policy) → engine. A module may import from its own folder,
+// offline users (fix, krm, audit, policy) → engine; audit → registry (the registry client, which
+// imports nothing of pullfix's own but util). A module may import from its own folder,
 // from the folders listed for it, and from util; never the other way round.
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,7 +15,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   server: ['admission', 'cluster', 'config', 'engine', 'util'],
   fix: ['engine', 'config', 'util'],
   krm: ['fix', 'engine', 'config', 'util'],
-  audit: ['engine', 'config', 'util'],
+  registry: ['util'],
+  audit: ['engine', 'config', 'registry', 'util'],
   policy: ['engine', 'util'],
   cli: ['server', 'admission', 'cluster', 'config', 'engine', 'fix', 'krm', 'audit', 'policy', 'util'],
 };
