@@ -49,7 +49,7 @@ export interface StaleScan {
   /** Containers passed over: digest-pinned, or a tag the policy counts as immutable (without --all-tags). */
   skipped: number;
   warnings: string[];
-  requests: { head: number; get: number; token: number };
+  requests: { head: number; get: number; token: number; ping: number };
 }
 
 export interface StaleOptions {

@@ -2,7 +2,7 @@
 // and what is in a manifest? `HEAD /v2/<name>/manifests/<tag>` with the four manifest media
 // types accepted; `GET` where HEAD is refused (405) or carries no `Docker-Content-Digest`, the
 // body's sha256 checked. Anonymous, Basic, and the Bearer token flow of `WWW-Authenticate`
-// (tokens cached until they expire). One request per distinct reference per run, each manifest
+// (the host's challenge learnt once per run from `GET /v2/`; tokens cached until they expire). One request per distinct reference per run, each manifest
 // read by digest at most once, bounded concurrency, a timeout per request and a deadline per
 // run; a 429 is reported with its Retry-After, and that registry is not asked again in the run.
 //
@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { Credential } from './credentials.js';
 import { MANIFEST_ACCEPT, bareMediaType, isIndex } from './media-types.js';
-import { parseChallenge } from './www-authenticate.js';
+import { type Challenge, parseChallenge } from './www-authenticate.js';
 
 export type UncheckedReason = 'unreachable' | 'timeout' | 'unauthorized' | 'rate-limited' | 'not-found' | 'protocol';
 
@@ -151,8 +151,10 @@ export class RegistryClient {
   private readonly tokens = new Map<string, CachedToken>();
   /** Registries that answered 429: not asked again this run. */
   private readonly limited = new Map<string, RegistryError>();
-  /** Requests sent, by kind, for the run's summary. */
-  readonly sent = { head: 0, get: 0, token: 0 };
+  /** Each host's challenge from its `GET /v2/`, asked once per run. */
+  private readonly challenges = new Map<string, Promise<Challenge | undefined>>();
+  /** Requests sent, by kind, for the run's summary: manifest HEADs and GETs, tokens, version checks. */
+  readonly sent = { head: 0, get: 0, token: 0, ping: 0 };
 
   constructor(opts: RegistryClientOptions = {}) {
     this.insecure = new Set(opts.insecureHosts ?? []);
@@ -238,39 +240,63 @@ export class RegistryClient {
   }
 
   /**
-   * One request with what auth we have; on a 401 challenge, the token flow (or Basic) and one
-   * retry. Never loops: a second 401 is the answer.
+   * What `host` asks of clients, from one `GET /v2/` per run (the distribution spec's version
+   * check, which docker and containerd make too): `undefined` when it answers 200 (anonymous), the
+   * challenge when it answers 401. Knowing it up front, every manifest request carries its
+   * credentials from the first try, so a reference costs one HEAD, never a 401 and a retry.
+   */
+  private challengeFor(host: string, base: string): Promise<Challenge | undefined> {
+    let pending = this.challenges.get(host);
+    if (!pending) {
+      pending = (async () => {
+        this.sent.ping++;
+        const res = await this.request('GET', `${base}/v2/`, undefined, false);
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.status === 429) throw this.failure(429, host, res.headers);
+        return res.status === 401 ? parseChallenge(res.headers.get('www-authenticate')) : undefined;
+      })();
+      this.challenges.set(host, pending);
+    }
+    return pending;
+  }
+
+  /** The Authorization header a challenge calls for (a token fetched and cached for Bearer). */
+  private async authorize(challenge: Challenge | undefined, host: string, scope: string, credential: Credential | undefined): Promise<string | undefined> {
+    if (challenge?.scheme === 'bearer' && challenge.params.realm) {
+      const key = `${host}\0${scope}\0${credential?.username ?? ''}`;
+      const cached = this.tokens.get(key);
+      if (cached && cached.expires > this.now()) return `Bearer ${cached.token}`;
+      const token = await this.token(challenge.params.realm, challenge.params.service, scope, credential);
+      this.tokens.set(key, token);
+      return `Bearer ${token.token}`;
+    }
+    if (challenge?.scheme === 'basic' && credential) return basic(credential);
+    return undefined;
+  }
+
+  /**
+   * One request, with the credentials the host's challenge calls for; on a 401 whose challenge
+   * asks for something else (another scope), that and one retry. Never loops: a second 401 is
+   * the answer.
    */
   private async send(method: 'HEAD' | 'GET', url: string, domain: string, path: string, credential?: Credential): Promise<Response> {
     const host = apiHost(domain);
     const limited = this.limited.get(host);
     if (limited) throw limited;
     const scope = `repository:${path}:pull`;
-    const tokenKey = `${host}\0${scope}\0${credential?.username ?? ''}`;
-    const cached = this.tokens.get(tokenKey);
-    let authorization = cached && cached.expires > this.now() ? `Bearer ${cached.token}` : this.basicHosts.has(host) && credential ? basic(credential) : undefined;
+    let authorization = await this.authorize(await this.challengeFor(host, this.base(domain)), host, scope, credential);
     let res = await this.request(method, url, authorization);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate'));
-      if (challenge?.scheme === 'bearer' && challenge.params.realm) {
-        const token = await this.token(challenge.params.realm, challenge.params.service, challenge.params.scope ?? scope, credential);
-        this.tokens.set(tokenKey, token);
-        authorization = `Bearer ${token.token}`;
-      } else if (challenge?.scheme === 'basic' && credential) {
-        this.basicHosts.add(host);
-        authorization = basic(credential);
-      } else {
-        return res;
-      }
+      const retry = await this.authorize(challenge, host, challenge?.params.scope ?? scope, credential);
+      if (retry === undefined || retry === authorization) return res;
+      authorization = retry;
       await res.arrayBuffer().catch(() => undefined);
       res = await this.request(method, url, authorization);
     }
     if (res.status === 429) this.limited.set(host, this.failure(429, host, res.headers));
     return res;
   }
-
-  /** Hosts that asked for Basic auth: later requests send it up front. */
-  private readonly basicHosts = new Set<string>();
 
   private async token(realm: string, service: string | undefined, scope: string, credential?: Credential): Promise<CachedToken> {
     const url = new URL(realm);

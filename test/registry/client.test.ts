@@ -22,7 +22,7 @@ async function withDouble<T>(double: RegistryDouble, body: (client: RegistryClie
 }
 
 describe('registry client', () => {
-  it('Bearer token flow: 401 with a challenge, a token for the repository scope with Basic credentials, then 200; the token is reused', async () => {
+  it('Bearer token flow: the /v2/ challenge, a token for the repository scope with Basic credentials, then one HEAD per reference; the token is reused', async () => {
     const double = new RegistryDouble({ bearer: { user: 'ci', pass: 's3cret' } });
     const d1 = double.put('team/app', image(cfg(1)), OCI_MANIFEST, 'dev');
     double.put('team/app', image(cfg(2)), OCI_MANIFEST, 'canary');
@@ -31,11 +31,39 @@ describe('registry client', () => {
       await client.resolveTag(double.host, 'team/app', 'dev', credential); // memoised: no request
       await client.resolveTag(double.host, 'team/app', 'canary', credential); // cached token
       expect(double.requests.map((r) => `${r.method} ${r.url.split('?')[0]} ${r.authorization?.split(' ')[0] ?? '-'}`)).to.deep.equal([
-        `HEAD /v2/team/app/manifests/dev -`,
+        'GET /v2/ -',
         'GET /token Basic',
-        `HEAD /v2/team/app/manifests/dev Bearer`,
-        `HEAD /v2/team/app/manifests/canary Bearer`,
+        'HEAD /v2/team/app/manifests/dev Bearer',
+        'HEAD /v2/team/app/manifests/canary Bearer',
       ]);
+      expect(client.sent).to.deep.equal({ head: 2, get: 0, token: 1, ping: 1 });
+    });
+  });
+
+  it('Basic (htpasswd): the /v2/ challenge once per registry, then every HEAD carries the credentials from the first try', async () => {
+    const double = new RegistryDouble({ basic: { user: 'ci', pass: 's3cret' } });
+    const d1 = double.put('app', image(cfg(1)), OCI_MANIFEST, 'dev');
+    const d2 = double.put('tools', image(cfg(2)), OCI_MANIFEST, 'main');
+    await withDouble(double, async (client) => {
+      expect((await client.resolveTag(double.host, 'app', 'dev', credential)).digest).to.equal(d1);
+      expect((await client.resolveTag(double.host, 'tools', 'main', credential)).digest).to.equal(d2);
+      const basic = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
+      expect(double.requests).to.deep.equal([
+        { method: 'GET', url: '/v2/' },
+        { method: 'HEAD', url: '/v2/app/manifests/dev', authorization: basic },
+        { method: 'HEAD', url: '/v2/tools/manifests/main', authorization: basic },
+      ]);
+    });
+  });
+
+  it('Basic with a refused password: unauthorized after one HEAD, and the password is in no message', async () => {
+    const double = new RegistryDouble({ basic: { user: 'ci', pass: 'right' } });
+    double.put('app', image(cfg(1)), OCI_MANIFEST, 'dev');
+    await withDouble(double, async (client) => {
+      const err = (await client.resolveTag(double.host, 'app', 'dev', credential).catch((e: unknown) => e)) as RegistryError;
+      expect(err.reason).to.equal('unauthorized');
+      expect(err.message).to.not.contain('s3cret');
+      expect(double.requests.map((r) => `${r.method} ${r.url}`)).to.deep.equal(['GET /v2/', 'HEAD /v2/app/manifests/dev']);
     });
   });
 
@@ -54,7 +82,7 @@ describe('registry client', () => {
     const d = double.put('app', image(cfg(3)), DOCKER_MANIFEST, 'dev');
     await withDouble(double, async (client) => {
       expect((await client.resolveTag(double.host, 'app', 'dev')).digest).to.equal(d);
-      expect(double.requests.map((r) => r.method)).to.deep.equal(['HEAD', 'GET']);
+      expect(double.requests.map((r) => r.method)).to.deep.equal(['GET', 'HEAD', 'GET']);
     });
   });
 
@@ -66,7 +94,7 @@ describe('registry client', () => {
       expect(first.retryAfterSeconds).to.equal(120);
       const second = (await client.resolveTag(double.host, 'b', 'dev').catch((e: unknown) => e)) as RegistryError;
       expect(second.reason).to.equal('rate-limited');
-      expect(double.requests).to.have.length(1);
+      expect(double.requests.map((r) => `${r.method} ${r.url}`), 'the version check, one HEAD, then nothing').to.deep.equal(['GET /v2/', 'HEAD /v2/a/manifests/dev']);
     });
   });
 

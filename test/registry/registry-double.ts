@@ -13,6 +13,8 @@ export interface Blob {
 export interface DoubleOptions {
   /** Require a Bearer token from /token (given Basic user:pass when set). */
   bearer?: { user?: string; pass?: string };
+  /** Require Basic user:pass on every request (distribution's htpasswd). */
+  basic?: { user: string; pass: string };
   headNotAllowed?: boolean;
   /** Answer every manifest request 429 with this Retry-After. */
   rateLimit?: string;
@@ -57,6 +59,15 @@ export class RegistryDouble {
       if (want && req.headers.authorization !== want) return void res.writeHead(401).end();
       const scope = new URL(url, 'http://x').searchParams.get('scope') ?? '';
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `t-${scope}`, expires_in: 300 }));
+    }
+    const { basic } = this.opts;
+    if (basic && req.headers.authorization !== `Basic ${Buffer.from(`${basic.user}:${basic.pass}`).toString('base64')}`) {
+      return void res.writeHead(401, { 'www-authenticate': 'Basic realm="double"' }).end();
+    }
+    // The version check: a token registry challenges it without a scope, as Docker Hub does.
+    if (url === '/v2/') {
+      if (bearer) return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${this.host}/token",service="double"` }).end();
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     }
     const m = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(url);
     if (!m) return void res.writeHead(404).end();

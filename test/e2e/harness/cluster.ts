@@ -109,13 +109,17 @@ function childEnv(kubeconfig: string): NodeJS.ProcessEnv {
   return env;
 }
 
-const NODE_PORTS = ['registry', 'controllerManager', 'scheduler', 'kubelet', 'kubeletHealthz'] as const;
+const NODE_PORTS = ['registry', 'privateRegistry', 'controllerManager', 'scheduler', 'kubelet', 'kubeletHealthz'] as const;
 type NodePorts = Record<(typeof NODE_PORTS)[number], number>;
 
 /** The node's parts that tests use directly: the registry (and its pull counter), images, the runtime. */
 export interface TestNode {
   registry: Registry;
   images: TestImages;
+  /** A second registry that wants Basic credentials (htpasswd): reached through pull secrets. */
+  privateRegistry: Registry;
+  /** Images in the private registry; crane pushes with its credentials. */
+  privateImages: TestImages;
   containerd: Containerd;
   kubelet: Kubelet;
   name: string;
@@ -206,6 +210,9 @@ export class TestCluster {
     const registry = new Registry({ dir: this.dir, port: ports.registry });
     await registry.start();
     const images = new TestImages(b.CRANE as string, registry.host, join(this.dir, 'images'));
+    const privateRegistry = new Registry({ dir: join(this.dir, 'private-registry'), port: ports.privateRegistry, auth: { user: 'pullfix-e2e', password: randomBytes(12).toString('hex') } });
+    await privateRegistry.start();
+    const privateImages = new TestImages(b.CRANE as string, privateRegistry.host, join(this.dir, 'private-images'), privateRegistry.auth);
     const sandboxImage = `${registry.host}/pause:1`;
     images.pushPause(b.PAUSE as string, sandboxImage);
     const containerd = new Containerd({
@@ -215,7 +222,7 @@ export class TestCluster {
       runc: process.env.PULLFIX_E2E_RUNC ?? '/usr/sbin/runc',
       cniBinDir: b.CNI_BIN_DIR as string,
       dir: join(this.dir, 'containerd'),
-      registry: registry.host,
+      registries: [registry.host, privateRegistry.host],
       sandboxImage,
       bridge: footprint.bridge,
       // A /24 per run, so two runs on one machine do not share a bridge subnet.
@@ -235,7 +242,7 @@ export class TestCluster {
       cgroupRoot: footprint.cgroupRoot,
       podLogsDir: footprint.podLogsDir,
     });
-    this.nodeProcesses = { registry, images, containerd, kubelet, controllerManager, scheduler, name: NODE_NAME, footprint, hostBefore };
+    this.nodeProcesses = { registry, images, privateRegistry, privateImages, containerd, kubelet, controllerManager, scheduler, name: NODE_NAME, footprint, hostBefore };
     await containerd.start();
     await controllerManager.start();
     await scheduler.start();
@@ -425,6 +432,7 @@ export class TestCluster {
     await this.etcd.stop();
     if (node) {
       await node.registry.stop();
+      await node.privateRegistry.stop();
       restoreHost(node.hostBefore, node.footprint);
       this.hostUndo?.forget();
     }

@@ -1,6 +1,6 @@
 // containerd for the node: its own root, state, socket and configuration under the run's
-// directory, runc from the host, the CNI plugins built by build.sh, and the suite's registry as
-// a plain-HTTP mirror (certs.d). No public registry can be reached, so the sandbox image is the
+// directory, runc from the host, the CNI plugins built by build.sh, and the suite's registries
+// over plain HTTP (certs.d). No public registry can be reached, so the sandbox image is the
 // suite's own pause image in that registry.
 //
 // Fixes this host needs (see the README's node suite section):
@@ -22,8 +22,8 @@ export interface ContainerdOptions {
   cniBinDir: string;
   /** Directory for containerd's root, state, config and socket. */
   dir: string;
-  /** `host:port` of the suite's registry, served over plain HTTP. */
-  registry: string;
+  /** `host:port` of each of the suite's registries, served over plain HTTP. */
+  registries: readonly string[];
   sandboxImage: string;
   /** The CNI network: a bridge without gateway, masquerade or port mapping, so no iptables. */
   bridge: string;
@@ -63,16 +63,18 @@ export class Containerd {
   }
 
   private writeConfig(): void {
-    const { dir, registry } = this.opts;
+    const { dir, registries } = this.opts;
     mkdirSync(this.cniConfDir, { recursive: true });
-    const hostsDir = join(dir, 'certs.d', registry);
-    mkdirSync(hostsDir, { recursive: true });
-    writeFileSync(join(hostsDir, 'hosts.toml'), [
-      `server = ${toml(`http://${registry}`)}`,
-      `[host.${toml(`http://${registry}`)}]`,
-      '  capabilities = ["pull", "resolve"]',
-      '',
-    ].join('\n'));
+    for (const registry of registries) {
+      const hostsDir = join(dir, 'certs.d', registry);
+      mkdirSync(hostsDir, { recursive: true });
+      writeFileSync(join(hostsDir, 'hosts.toml'), [
+        `server = ${toml(`http://${registry}`)}`,
+        `[host.${toml(`http://${registry}`)}]`,
+        '  capabilities = ["pull", "resolve"]',
+        '',
+      ].join('\n'));
+    }
     writeFileSync(join(this.cniConfDir, '10-pullfix-e2e.conflist'), JSON.stringify({
       cniVersion: '1.0.0',
       name: 'pullfix-e2e',

@@ -25,15 +25,25 @@ function tarball(root: string, file: string): void {
 
 export class TestImages {
   private readonly busyboxLayer: string;
+  private readonly env: NodeJS.ProcessEnv;
 
-  constructor(private readonly crane: string, readonly registry: string, private readonly dir: string) {
+  /**
+   * With `credentials`, crane logs in with them: they go into a Docker config.json of this
+   * object's own (DOCKER_CONFIG), never the host's ~/.docker.
+   */
+  constructor(private readonly crane: string, readonly registry: string, private readonly dir: string, credentials?: { user: string; password: string }) {
     mkdirSync(dir, { recursive: true });
     this.busyboxLayer = join(dir, 'busybox.tar');
+    const dockerConfig = join(dir, 'docker');
+    mkdirSync(dockerConfig, { recursive: true });
+    const auths = credentials ? { [registry]: { auth: Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64') } } : {};
+    writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths }), { mode: 0o600 });
+    this.env = { ...process.env, DOCKER_CONFIG: dockerConfig };
   }
 
   private run(args: string[]): string {
     try {
-      return execFileSync(this.crane, ['--insecure', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
+      return execFileSync(this.crane, ['--insecure', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: this.env }).trim();
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr ?? '';
       throw new Error(`crane ${args.join(' ')}: ${stderr.trim() || (err as Error).message}`);
@@ -60,7 +70,7 @@ export class TestImages {
    * Pushes build `build` of `repository` under `tag` (moving the tag if it held another build)
    * and returns its manifest digest. The container prints `REPOSITORY build BUILD`.
    */
-  pushBuild(repository: string, tag: string, build: number): string {
+  pushBuild(repository: string, tag: string, build: number, platform: string = PLATFORM): string {
     this.ensureBusyboxLayer();
     const root = join(this.dir, `build-${repository.replace(/\W/g, '_')}-${build}`);
     mkdirSync(root, { recursive: true });
@@ -70,8 +80,23 @@ export class TestImages {
     const staging = this.ref(repository, `staging-${build}`);
     this.run(['append', '--oci-empty-base', '--new_layer', this.busyboxLayer, '--new_layer', layer, '--new_tag', staging]);
     const target = this.ref(repository, tag);
-    this.run(['mutate', staging, '--set-platform', PLATFORM, '--entrypoint', ENTRYPOINT.join(','), '--tag', target]);
+    this.run(['mutate', staging, '--set-platform', platform, '--entrypoint', ENTRYPOINT.join(','), '--tag', target]);
     return this.digest(target);
+  }
+
+  /**
+   * A multi-platform tag: an OCI index of the images `tags` of `repository` (each pushed with
+   * its own platform by pushBuild), pushed under `tag`. Returns the index's digest.
+   */
+  pushIndex(repository: string, tag: string, tags: readonly string[]): string {
+    const target = this.ref(repository, tag);
+    this.run(['index', 'append', ...tags.flatMap((t) => ['--manifest', this.ref(repository, t)]), '--tag', target]);
+    return this.digest(target);
+  }
+
+  /** The node's platform, `linux/amd64` or `linux/arm64`. */
+  static get nodePlatform(): string {
+    return PLATFORM;
   }
 
   /** The sandbox (pause) image, from the static program build.sh made. */
