@@ -8,7 +8,7 @@ export class AuditError extends UserError {
 
 /** What was being done when a call failed, in the words of RBAC. */
 export interface Attempt {
-  verb: 'list' | 'patch';
+  verb: 'list' | 'get' | 'patch';
   /** `deployments.apps`, `namespaces`. */
   resource: string;
   namespace?: string;
@@ -32,14 +32,13 @@ export function describeFailure(err: unknown, a: Attempt): string {
     case 401:
       return `unauthorized: the API server did not accept the credentials of context ${JSON.stringify(a.context ?? '')}${serverSays}`;
     case 403: {
-      const needs = a.verb === 'list' ? `get/list on ${a.resource}` : `patch on ${a.resource}`;
+      const needs = a.verb === 'list' ? `get/list on ${a.resource}` : `${a.verb} on ${a.resource}`;
       const scope = a.namespace === undefined && a.resource !== 'namespaces' ? ', cluster-wide' : '';
       return `forbidden: cannot ${a.verb} ${target}${where(a)} (needs ${needs}${scope})`;
     }
     case 404:
-      return a.verb === 'list'
-        ? `the API server has no ${a.resource} (${err.path} not found)`
-        : `${target}${where(a)} no longer exists`;
+      if (a.verb === 'list') return `the API server has no ${a.resource} (${err.path} not found)`;
+      return a.verb === 'get' ? `${target}${where(a)} not found` : `${target}${where(a)} no longer exists`;
     case 409:
       return `conflict: ${target}${where(a)} changed since it was read; run the audit again${serverSays}`;
     case 422:

@@ -42,16 +42,18 @@ function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
+/** What the engine reads of a Namespace object: its name, labels and annotations. */
+export function namespaceInfo(item: Record<string, unknown>): NamespaceInfo | undefined {
+  const name = getPath(item, ['metadata', 'name']);
+  if (typeof name !== 'string') return undefined;
+  return { name, labels: stringMap(getPath(item, ['metadata', 'labels'])), annotations: stringMap(getPath(item, ['metadata', 'annotations'])) };
+}
+
 export async function readNamespaces(api: KubeApi, context: string): Promise<Map<string, NamespaceInfo>> {
   const namespaces = new Map<string, NamespaceInfo>();
   for await (const item of listItems(api, '/api/v1/namespaces', { verb: 'list', resource: 'namespaces', context })) {
-    const name = getPath(item, ['metadata', 'name']);
-    if (typeof name !== 'string') continue;
-    namespaces.set(name, {
-      name,
-      labels: stringMap(getPath(item, ['metadata', 'labels'])),
-      annotations: stringMap(getPath(item, ['metadata', 'annotations'])),
-    });
+    const info = namespaceInfo(item);
+    if (info) namespaces.set(info.name, info);
   }
   return namespaces;
 }

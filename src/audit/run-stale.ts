@@ -1,6 +1,7 @@
 // `pullfix audit --stale`: scan, print, and with --fix restart what is stale. Exit codes as
 // audit (SPEC section 10): 0 nothing stale, 1 findings (stale or unchecked), 2 errors; with
-// --fix, 0 when every stale finding was resolved by a restart it made.
+// --fix, 0 when every stale finding was resolved by a restart it made. With -o report
+// --write-reports it also applies the Reports it printed, so a schedule keeps them current.
 
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -9,14 +10,20 @@ import { compileConfig } from '../engine/config.js';
 import { resolveNamespacePolicy, type EffectivePolicy } from '../engine/namespace-policy.js';
 import { Keyring } from '../registry/credentials.js';
 import { AuditError } from './audit-error.js';
+import { getNamespaces } from './get-namespaces.js';
 import { KubeApi } from './kube-api.js';
 import type { AuditIO, AuditOptions } from './run-audit.js';
 import { chooseTargets, readNamespaces } from './run-audit.js';
 import { restartStale } from './stale-fix.js';
 import { buildStaleReports, formatStaleReports, formatStaleTable } from './stale-report.js';
 import { type StaleFinding, scanStale } from './stale.js';
+import { writeReports, type WriteOutcome } from './write-reports.js';
 
 export interface StaleAuditOptions extends AuditOptions {
+  /** `-n` given more than once: each of these namespaces (read by name, never listed). */
+  namespaces?: string[];
+  /** With `-o report`: server-side apply the Reports printed. */
+  writeReports?: boolean;
   registryConfig?: string;
   insecureRegistry?: string[];
   registryTimeout?: string;
@@ -47,15 +54,21 @@ function fallbackKeyring(file: string | undefined): Keyring | undefined {
 export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, kc: KubeConfig): Promise<number> {
   const output = options.output ?? 'table';
   if (!['table', 'json', 'report'].includes(output)) throw new AuditError(`-o ${JSON.stringify(output)}: expected table, json or report`);
-  if (options.dryRun && !options.fix) throw new AuditError('--dry-run goes with --fix: it sends the restarts with dryRun=All');
+  if (options.dryRun && !options.fix && !options.writeReports) throw new AuditError('--dry-run goes with --fix or --write-reports: it sends the restarts and Reports with dryRun=All');
+  if (options.writeReports && output !== 'report') throw new AuditError('--write-reports goes with -o report: it applies the Report objects it prints');
+  const named = [...new Set([...(options.namespaces ?? []), ...(options.namespace !== undefined ? [options.namespace] : [])])];
+  if (named.length > 0 && options.allNamespaces) throw new AuditError('--namespace and --all-namespaces cannot be used together');
   const timeoutMs = parseDuration(options.registryTimeout ?? '5s');
   const keyring = fallbackKeyring(options.registryConfig);
   const config = compileConfig(loadConfigFile(options.config));
   if (!kc.getCurrentCluster()) throw new AuditError('no cluster to audit: the kubeconfig has no current context (set KUBECONFIG, or run in a cluster)');
   const context = kc.getCurrentContext();
   const api = new KubeApi(kc);
-  const namespaces = await readNamespaces(api, context);
-  const targets = chooseTargets(options, namespaces, kc.getContextObject(context)?.namespace);
+  // -A lists every namespace; named ones (or the context's) are read one by one, which a Role
+  // in each can allow: no cluster-wide read of all namespaces for a namespaced schedule.
+  const contextNamespace = kc.getContextObject(context)?.namespace;
+  const namespaces = options.allNamespaces ? await readNamespaces(api, context) : await getNamespaces(api, context, named.length > 0 ? named : [contextNamespace ?? 'default']);
+  const targets = options.allNamespaces ? chooseTargets(options, namespaces, contextNamespace) : [...namespaces.keys()];
   const policies = new Map<string, EffectivePolicy>();
   const policyFor = (ns: string): EffectivePolicy => {
     let p = policies.get(ns);
@@ -72,11 +85,14 @@ export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, kc:
   });
   const stale = scan.findings.filter((f): f is StaleFinding => f.type === 'stale');
   const restarts = options.fix ? await restartStale(api, stale, options.dryRun === true, context) : undefined;
+  let written: WriteOutcome[] | undefined;
 
   if (output === 'json') {
     io.stdout(`${JSON.stringify({ apiVersion: 'pullfix.dev/v1alpha1', kind: 'AuditReport', context, namespaces: targets, checked: scan.checked, skipped: scan.skipped, findings: scan.findings, ...(restarts ? { restarts } : {}), registryRequests: scan.requests, warnings: scan.warnings }, null, 2)}\n`);
   } else if (output === 'report') {
-    io.stdout(formatStaleReports(buildStaleReports(targets, scan.findings, new Date())));
+    const reports = buildStaleReports(targets, scan.findings, new Date());
+    io.stdout(formatStaleReports(reports));
+    if (options.writeReports) written = await writeReports(api, reports, options.dryRun === true);
   } else if (scan.findings.length > 0) {
     io.stdout(formatStaleTable(scan.findings));
   }
@@ -89,10 +105,24 @@ export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, kc:
       if (r.outcome === 'restarted') io.stderr(`pullfix: ${r.dryRun ? 'would restart' : 'restarted'} ${what}${r.setAlways.length ? ` (imagePullPolicy Always on ${r.setAlways.join(', ')})` : ''}\n`);
       else io.stderr(`pullfix: ${r.outcome === 'failed' ? 'could not restart' : 'did not restart'} ${what}: ${r.reason}\n`);
     }
+    reportWrites(written, io);
     io.stderr(`pullfix: ${stale.length} stale, ${scan.findings.length - stale.length} unchecked, in ${scan.checked} containers checked (${scan.skipped} pinned or immutable tags skipped); registry requests: ${scan.requests.head} HEAD, ${scan.requests.get} GET\n`);
   }
-  if (restarts?.some((r) => r.outcome === 'failed')) return 2;
+  if (restarts?.some((r) => r.outcome === 'failed') || written?.some((w) => w.outcome === 'failed')) return 2;
   const resolved = new Set((restarts ?? []).filter((r) => r.outcome === 'restarted' && !r.dryRun).map((r) => `${r.namespace}\0${r.kind}\0${r.name}`));
   const remaining = scan.findings.filter((f) => f.type === 'unchecked' || !resolved.has(`${f.namespace}\0${f.kind}\0${f.name}`));
   return remaining.length > 0 ? 1 : 0;
+}
+
+function reportWrites(written: readonly WriteOutcome[] | undefined, io: AuditIO): void {
+  if (!written) return;
+  for (const w of written) {
+    if (w.outcome === 'failed') io.stderr(`pullfix: ${w.reason}\n`);
+    else if (w.outcome === 'namespace gone') io.stderr(`pullfix: Report ${w.name} not written: namespace ${w.namespace} no longer exists\n`);
+  }
+  const applied = written.filter((w) => w.outcome === 'applied');
+  if (applied.length > 0) {
+    const where = applied.length === 1 ? `namespace ${applied[0]?.namespace}` : `${applied.length} namespaces`;
+    io.stderr(`pullfix: ${applied[0]?.dryRun ? 'would write (server dry run accepted)' : 'wrote'} Report ${applied[0]?.name} in ${where}\n`);
+  }
 }

@@ -6,6 +6,9 @@ import { stringify } from 'yaml';
 import { REPORT_API_VERSION, REPORT_NAME, REPORT_POLICY, REPORT_SOURCE, type Report, type ReportResult } from './policy-report.js';
 import type { StaleAuditFinding } from './stale.js';
 
+/** The name of every namespace's stale-build Report: apart from `pullfix audit`'s, so neither replaces the other. */
+export const STALE_REPORT_NAME = `${REPORT_NAME}-stale`;
+
 const short = (digest: string | undefined): string => (digest ? digest.replace(/^sha256:([0-9a-f]{12})[0-9a-f]*$/, 'sha256:$1') : '-');
 
 export function formatStaleTable(findings: readonly StaleAuditFinding[]): string {
@@ -26,7 +29,10 @@ function message(f: StaleAuditFinding): string {
   return `container ${JSON.stringify(f.container)} of pod ${f.pod} runs ${f.runningDigest}, ${f.image} is ${f.currentPlatformDigest ?? f.currentDigest} now${cause}`;
 }
 
-/** One Report per namespace with findings: a `fail` per stale container, a `warn` per unchecked one. */
+/**
+ * One Report per namespace audited: a `fail` per stale container, a `warn` per unchecked one;
+ * a namespace with neither gets an empty one, which clears what an earlier run reported.
+ */
 export function buildStaleReports(namespaces: readonly string[], findings: readonly StaleAuditFinding[], now: Date): Report[] {
   const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 };
   return namespaces.map((namespace): Report => {
@@ -47,7 +53,7 @@ export function buildStaleReports(namespaces: readonly string[], findings: reado
       }));
     const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
     for (const r of results) summary[r.result]++;
-    return { apiVersion: REPORT_API_VERSION, kind: 'Report', metadata: { name: `${REPORT_NAME}-stale`, namespace, labels: { 'app.kubernetes.io/managed-by': 'pullfix' } }, source: REPORT_SOURCE, summary, results };
+    return { apiVersion: REPORT_API_VERSION, kind: 'Report', metadata: { name: STALE_REPORT_NAME, namespace, labels: { 'app.kubernetes.io/managed-by': 'pullfix' } }, source: REPORT_SOURCE, summary, results };
   });
 }
 

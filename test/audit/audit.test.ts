@@ -1,36 +1,14 @@
 // `pullfix audit` end to end: the built CLI as a child process, KUBECONFIG pointing at a local
 // stand-in for the API server (test/helpers/fake-kube-rest.ts) that answers as a real one.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Report } from '../../src/audit/policy-report.js';
-import { repoPath } from '../helpers/fixtures.js';
 import { FakeKubeRest, liveObject, type LiveOptions } from '../helpers/fake-kube-rest.js';
-
-const CLI = repoPath('dist', 'src', 'cli', 'main.js');
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI asynchronously: the fake API server lives in this process and must keep answering. */
-function pullfix(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { runCli as pullfix } from '../helpers/run-cli.js';
 
 function lines(...rows: string[]): string {
   return rows.map((r) => `${r}\n`).join('');
@@ -240,6 +218,13 @@ describe('pullfix audit', function () {
       expect(web?.properties?.['fix']).to.equal('patched by pullfix audit --fix');
       // Pods, Jobs and the manifest's stray field cannot be patched: still failures.
       expect(report?.results.filter((r) => r.result === 'fail').map((r) => `${r.resources[0]?.kind}/${r.resources[0]?.name}`)).to.deep.equal(['DaemonSet/agent', 'Job/migrate-once', 'Pod/debug']);
+    });
+
+    it('--exit-zero: the same findings, exit 0; errors still exit 2', async () => {
+      const run = await pullfix(['audit', '--exit-zero'], env);
+      expect(run).to.deep.equal({ status: 0, stdout: SHOP_TABLE, stderr: 'pullfix: 9 findings in 14 objects (namespace shop)\n' });
+      api.deny({ verb: 'list', plural: 'pods', namespace: 'shop' });
+      expect((await pullfix(['audit', '--exit-zero'], env)).status).to.equal(2);
     });
 
     it('exits 0 with nothing on stdout for a clean namespace', async () => {

@@ -3,9 +3,12 @@
 // apiVersion and metadata.resourceVersion, their items without kind and apiVersion, paged
 // with `limit` and `continue`; JSON patches (application/json-patch+json only) are applied
 // with RFC 6902 semantics, a failed `test` answered 422 as the API server words it,
-// `dryRun=All` validated and answered but not stored; denials are 403 with the Status RBAC
-// gives. Objects are built as the API server stores them: defaulted fields, kubectl's
-// last-applied annotation, managedFields, status.
+// `dryRun=All` validated and answered but not stored; server-side apply
+// (application/apply-patch+yaml) creates or replaces the object as its only field manager;
+// denials are 403 with the Status RBAC gives, and `authorize()` makes every request pass RBAC
+// rules as the API server's authorizer would (GET one = get, GET many = list, PATCH = patch,
+// and create too when an apply creates). Objects are built as the API server stores them:
+// defaulted fields, kubectl's last-applied annotation, managedFields, status.
 import fjp from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +17,8 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 
 const { applyPatch } = fjp;
 
@@ -42,6 +47,11 @@ export const RESOURCES: readonly Resource[] = [
   { group: 'batch', version: 'v1', plural: 'cronjobs', kind: 'CronJob', namespaced: true, podSpec: ['spec', 'jobTemplate', 'spec', 'template', 'spec'] },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, podSpec: ['spec'] },
   { group: '', version: 'v1', plural: 'podtemplates', kind: 'PodTemplate', namespaced: true, podSpec: ['template', 'spec'] },
+  // What `audit --stale` reads besides pods, and the Reports it writes (a CRD's resource).
+  { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false },
+  { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
+  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  { group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report', namespaced: true },
 ];
 
 function resourceFor(kind: string): Resource {
@@ -288,8 +298,24 @@ export interface RecordedRequest {
   body?: unknown;
 }
 
+/** An RBAC PolicyRule, as a Role or ClusterRole carries it. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/** Rules bound to the user: by a RoleBinding in `namespace`, or by a ClusterRoleBinding (no namespace). */
+export interface Grant {
+  namespace?: string;
+  rules: PolicyRule[];
+}
+
+type Verb = 'get' | 'list' | 'patch' | 'create';
+
 interface Denial {
-  verb: 'list' | 'patch';
+  verb: Verb;
   plural: string;
   /** Undefined: cluster-wide requests (and, for patch, every namespace). */
   namespace?: string;
@@ -305,7 +331,8 @@ interface Route {
   name?: string;
 }
 
-function parsePath(pathname: string): Route | undefined {
+/** `removed`: resources whose CRD is not installed; their paths are 404, as the API server answers. */
+function parsePath(pathname: string, removed: ReadonlySet<string>): Route | undefined {
   const core = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/.exec(pathname);
   const grouped = /^\/apis\/([^/]+)\/([^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/.exec(pathname);
   let group = '';
@@ -316,10 +343,8 @@ function parsePath(pathname: string): Route | undefined {
   if (core) [, namespace, plural, name] = core;
   else if (grouped) [, group = '', version = '', namespace, plural, name] = grouped;
   else return undefined;
-  // `/api/v1/namespaces/NAME` is one namespace, not a collection inside it.
-  if (core && namespace === undefined && plural === 'namespaces' && name !== undefined) return undefined;
   if (core && namespace !== undefined && plural === undefined) return undefined;
-  const resource = RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
+  const resource = RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural && !removed.has(r.plural));
   if (!resource) return undefined;
   return {
     resource,
@@ -337,6 +362,9 @@ export class FakeKubeRest {
   private readonly server: http.Server;
   private readonly store = new Map<string, Json[]>();
   private readonly denials: Denial[] = [];
+  private readonly removed = new Set<string>();
+  /** Undefined: everything not denied is allowed. */
+  private grants: Grant[] | undefined;
   private rv = 4100;
 
   private constructor() {
@@ -352,6 +380,18 @@ export class FakeKubeRest {
 
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** A KubeConfig for this server with the same token, built in code (for KubeApi in-process). */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
+      users: [{ name: 'x', token: 'fake-token' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'x' }],
+      currentContext: 'fake',
+    });
+    return kc;
   }
 
   /** Writes a kubeconfig for this server into `dir`; returns its path (for KUBECONFIG). */
@@ -438,6 +478,21 @@ export class FakeKubeRest {
     this.denials.push(denial);
   }
 
+  /** From now on, allows only what these grants allow (as RBAC does: no rule, no access). */
+  authorize(grants: Grant[]): void {
+    this.grants = grants;
+  }
+
+  /** As if the resource's CRD were not installed: every path of it answers 404. */
+  removeResource(plural: string): void {
+    this.removed.add(plural);
+  }
+
+  /** Stores an object of any kind the fake knows (Node, ServiceAccount, Secret, Report...). */
+  addObject(object: Json): Json {
+    return this.put(resourceFor(object.kind), object);
+  }
+
   patches(): RecordedRequest[] {
     return this.requests.filter((r) => r.method === 'PATCH');
   }
@@ -470,25 +525,35 @@ export class FakeKubeRest {
         ...(body !== undefined ? { body } : {}),
       };
       this.requests.push(record);
-      const route = parsePath(url.pathname);
+      const route = parsePath(url.pathname, this.removed);
       if (!route) return this.send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
       if (record.method === 'GET' && route.name === undefined) return this.list(res, route, url.searchParams);
+      if (record.method === 'GET') return this.getOne(res, route);
       if (record.method === 'PATCH' && route.name !== undefined && route.namespace !== undefined) return this.patch(res, route, record);
       return this.send(res, 405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
     });
   }
 
-  private denied(verb: Denial['verb'], route: Route): boolean {
-    return this.denials.some(
-      (d) => d.verb === verb && d.plural === route.resource.plural && (d.namespace === undefined || d.namespace === route.namespace),
-    );
+  private denied(verb: Verb, route: Route): boolean {
+    // The API server authorises GET /api/v1/namespaces/NAME as a request in namespace NAME.
+    const namespace = route.resource.plural === 'namespaces' ? route.name : route.namespace;
+    if (this.denials.some((d) => d.verb === verb && d.plural === route.resource.plural && (d.namespace === undefined || d.namespace === namespace))) return true;
+    if (!this.grants) return false;
+    const { group, plural } = route.resource;
+    const allows = (r: PolicyRule): boolean =>
+      r.apiGroups.includes(group) &&
+      r.resources.includes(plural) &&
+      r.verbs.includes(verb) &&
+      (r.resourceNames === undefined || r.resourceNames.length === 0 || (route.name !== undefined && r.resourceNames.includes(route.name)));
+    return !this.grants.some((g) => (g.namespace === undefined || g.namespace === namespace) && g.rules.some(allows));
   }
 
   private forbidden(res: http.ServerResponse, verb: string, route: Route): void {
     const { group, plural } = route.resource;
     const qualified = group ? `${plural}.${group}` : plural;
     const subject = route.name ? `${qualified} ${JSON.stringify(route.name)}` : qualified;
-    const scope = route.namespace === undefined ? 'at the cluster scope' : `in the namespace ${JSON.stringify(route.namespace)}`;
+    const namespace = plural === 'namespaces' ? route.name : route.namespace;
+    const scope = namespace === undefined ? 'at the cluster scope' : `in the namespace ${JSON.stringify(namespace)}`;
     const message = `${subject} is forbidden: User ${JSON.stringify(this.user)} cannot ${verb} resource ${JSON.stringify(plural)} in API group ${JSON.stringify(group)} ${scope}`;
     this.send(res, 403, status(403, 'Forbidden', message, { ...(route.name ? { name: route.name } : {}), group, kind: plural }));
   }
@@ -515,9 +580,19 @@ export class FakeKubeRest {
     });
   }
 
+  private getOne(res: http.ServerResponse, route: Route): void {
+    if (this.denied('get', route)) return this.forbidden(res, 'get', route);
+    const list = this.store.get(route.resource.plural) ?? [];
+    const found = list.find((o) => o.metadata.name === route.name && (o.metadata.namespace ?? undefined) === route.namespace);
+    const qualified = route.resource.group ? `${route.resource.plural}.${route.resource.group}` : route.resource.plural;
+    if (!found) return this.send(res, 404, status(404, 'NotFound', `${qualified} ${JSON.stringify(route.name)} not found`, { name: route.name, group: route.resource.group, kind: route.resource.plural }));
+    this.send(res, 200, { apiVersion: apiVersionOf(route.resource), kind: route.resource.kind, ...structuredClone(found) });
+  }
+
   private patch(res: http.ServerResponse, route: Route, record: RecordedRequest): void {
     if (this.denied('patch', route)) return this.forbidden(res, 'patch', route);
     this.onPatch?.(route.resource.kind, route.namespace as string, route.name as string);
+    if (record.contentType === 'application/apply-patch+yaml') return this.apply(res, route, record);
     if (record.contentType !== 'application/json-patch+json') {
       return this.send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`));
     }
@@ -552,6 +627,44 @@ export class FakeKubeRest {
     if (JSON.stringify(patched.spec) !== JSON.stringify(before.spec) && typeof patched.metadata.generation === 'number') patched.metadata.generation++;
     const stored = this.put(route.resource, patched);
     this.send(res, 200, stored);
+  }
+
+  /**
+   * Server-side apply with one field manager: the applied configuration becomes the object
+   * (what it leaves out is removed, as when one manager owns every field). Checked as the API
+   * server checks it: fieldManager required, force only `true`, the body's kind, name and
+   * namespace those of the URL, the namespace existing, `create` allowed when it creates.
+   */
+  private apply(res: http.ServerResponse, route: Route, record: RecordedRequest): void {
+    const namespace = route.namespace as string;
+    const name = route.name as string;
+    const bad = (message: string): void => this.send(res, 400, status(400, 'BadRequest', message));
+    if (!record.query.fieldManager) return bad('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    if (record.query.force !== undefined && record.query.force !== 'true') return bad(`invalid force value ${JSON.stringify(record.query.force)}`);
+    if (record.query.dryRun !== undefined && record.query.dryRun !== 'All') return bad(`Invalid dryRun value "${record.query.dryRun}"`);
+    const body = (typeof record.body === 'string' ? parseYaml(record.body) : record.body) as Json | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return bad('error decoding YAML: the body is not an object');
+    if (body.apiVersion !== apiVersionOf(route.resource) || body.kind !== route.resource.kind) return bad(`the kind of the body (${body.apiVersion}/${body.kind}) is not ${apiVersionOf(route.resource)}/${route.resource.kind}`);
+    if (body.metadata?.name !== name) return bad('the name of the object does not match the name on the URL');
+    if (body.metadata?.namespace !== undefined && body.metadata.namespace !== namespace) return bad('the namespace of the provided object does not match the namespace sent on the request');
+    if (!(this.store.get('namespaces') ?? []).some((n) => n.metadata.name === namespace)) {
+      return this.send(res, 404, status(404, 'NotFound', `namespaces ${JSON.stringify(namespace)} not found`, { name: namespace, kind: 'namespaces' }));
+    }
+    const current = this.get(route.resource.kind, namespace, name);
+    if (!current && this.denied('create', route)) return this.forbidden(res, 'create', route);
+    const { apiVersion: _a, kind: _k, ...rest } = structuredClone(body);
+    const object: Json = {
+      ...rest,
+      metadata: {
+        ...rest.metadata,
+        namespace,
+        ...(current ? { uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp } : {}),
+        managedFields: [{ manager: record.query.fieldManager, operation: 'Apply', apiVersion: apiVersionOf(route.resource), time: TIME, fieldsType: 'FieldsV1', fieldsV1: {} }],
+      },
+    };
+    if (record.query.dryRun === 'All') return this.send(res, current ? 200 : 201, { apiVersion: apiVersionOf(route.resource), kind: route.resource.kind, ...object });
+    const stored = this.put(route.resource, object);
+    this.send(res, current ? 200 : 201, { apiVersion: apiVersionOf(route.resource), kind: route.resource.kind, ...stored });
   }
 
   private send(res: http.ServerResponse, code: number, body: unknown): void {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { makeCerts, removeDir, type CertFiles } from '../helpers/certs.js';
-import { chartDir, findHelm, helm, helmTemplate, root } from './helm.js';
+import { chartDir, findHelm, helm, renderChart, renderChartError, root } from './helm.js';
 import {
   all,
   clone,
@@ -48,25 +48,18 @@ describe('charts/pullfix (helm)', function () {
     if (tls) removeDir(tls.dir);
   });
 
-  function render(args: string[] = [], release?: string, namespace?: string): KObject[] {
-    const result = helmTemplate(helmBin, args, release, namespace);
-    if (result.status !== 0) throw new Error(`helm template ${args.join(' ')}: ${result.stderr}`);
-    return parseObjects(result.stdout, `helm template ${args.join(' ')}`);
-  }
-
-  function renderError(args: string[]): string {
-    const result = helmTemplate(helmBin, args);
-    expect(result.status, `helm template ${args.join(' ')} should fail`).to.not.equal(0);
-    return result.stderr;
-  }
+  const render = (args: string[] = [], release?: string, namespace?: string): KObject[] => renderChart(helmBin, args, release, namespace);
+  const renderError = (args: string[]): string => renderChartError(helmBin, args);
 
   function caBundleArgs(): string[] {
     const ca = readFileSync(tls?.caCert ?? '', 'utf8');
     return ['--set', 'certificates.mode=secret', '--set', 'certificates.secret.name=pullfix-tls', '--set', `certificates.secret.caBundle=${Buffer.from(ca).toString('base64')}`];
   }
 
-  it('passes helm lint --strict in each certificate mode', function () {
-    for (const args of [[], ['--set', 'certificates.mode=cert-manager'], caBundleArgs()]) {
+  it('passes helm lint --strict in each certificate mode, and with the stale audit on', function () {
+    const staleAudit = ['--set', 'staleAudit.enabled=true', '--set', 'staleAudit.fix=true', '--set', 'staleAudit.registryConfigSecret=registry-credentials'];
+    const namespaced = [...staleAudit, '--set', 'staleAudit.allNamespaces=false', '--set-json', 'staleAudit.namespaces=["shop","payments"]', '--set-json', 'staleAudit.pullSecretNames=["regcred"]'];
+    for (const args of [[], ['--set', 'certificates.mode=cert-manager'], caBundleArgs(), staleAudit, namespaced]) {
       const result = helm(helmBin, ['lint', '--strict', chartDir, '--kube-version', '1.32.0', ...args]);
       expect(result.status, `${args.join(' ')}\n${result.stdout}${result.stderr}`).to.equal(0);
       expect(result.stdout).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseObjects, type KObject } from './safety.js';
 
 // Compiled to dist/test/manifests/, so the repository root is three levels up.
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -34,4 +35,18 @@ export function helm(binary: string, args: string[], env: NodeJS.ProcessEnv = pr
 /** `helm template` of charts/pullfix as release `release` in `namespace`, with value flags (`--set`, `--set-json`). */
 export function helmTemplate(binary: string, valueArgs: string[] = [], release = 'pullfix', namespace = 'pullfix-system'): SpawnSyncReturns<string> {
   return helm(binary, ['template', release, chartDir, '--namespace', namespace, '--kube-version', KUBE_VERSION, ...valueArgs]);
+}
+
+/** The objects `helm template` renders; throws with helm's stderr when it fails. */
+export function renderChart(binary: string, valueArgs: string[] = [], release?: string, namespace?: string): KObject[] {
+  const result = helmTemplate(binary, valueArgs, release, namespace);
+  if (result.status !== 0) throw new Error(`helm template ${valueArgs.join(' ')}: ${result.stderr}`);
+  return parseObjects(result.stdout, `helm template ${valueArgs.join(' ')}`);
+}
+
+/** helm's stderr for values the chart must refuse; fails the test when it renders. */
+export function renderChartError(binary: string, valueArgs: string[]): string {
+  const result = helmTemplate(binary, valueArgs);
+  if (result.status === 0) throw new Error(`helm template ${valueArgs.join(' ')} should fail`);
+  return result.stderr;
 }

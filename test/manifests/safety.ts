@@ -225,11 +225,14 @@ export const builtInKinds = [
   'ClusterRole',
   'ClusterRoleBinding',
   'ConfigMap',
+  'CronJob',
   'Deployment',
   'MutatingWebhookConfiguration',
   'Namespace',
   'NetworkPolicy',
   'PodDisruptionBudget',
+  'Role',
+  'RoleBinding',
   'Secret',
   'Service',
   'ServiceAccount',
@@ -247,45 +250,76 @@ export interface SafetyOptions {
 }
 
 /**
+ * Every built-in object survives a decode/encode round trip through client-node's generated
+ * models, which know every field of the Kubernetes API: one that does not carries a field the
+ * API server would drop (or reject with strict validation).
+ */
+export function expectKnownFields(objects: KObject[]): void {
+  for (const o of objects.filter((x) => builtInKinds.includes(x.kind))) {
+    const version = o.apiVersion.split('/').pop() ?? '';
+    const type = `${version.charAt(0).toUpperCase()}${version.slice(1)}${o.kind}`;
+    // clone() drops the keys the encoder leaves undefined.
+    const roundTripped = clone<unknown>(ObjectSerializer.serialize(ObjectSerializer.deserialize(clone(o), type, ''), type, ''));
+    expect(roundTripped, `${o.kind} ${o.metadata.name}`).to.deep.equal(o);
+  }
+}
+
+/** Every built-in object validates against the Kubernetes OpenAPI schema (kubernetes-models); skips `test` without it. */
+export async function validateWithModels(test: Mocha.Context, objects: KObject[]): Promise<void> {
+  let validated = 0;
+  for (const o of objects.filter((x) => builtInKinds.includes(x.kind))) {
+    // kubernetes-models/<apiVersion>/<Kind>, e.g. kubernetes-models/apps/v1/Deployment.
+    const specifier = `kubernetes-models/${o.apiVersion}/${o.kind}`;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(specifier)) as Record<string, unknown>;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+        console.warn(`    skipped: ${specifier} not installed (devDependency kubernetes-models)`);
+        test.skip();
+      }
+      throw err;
+    }
+    const Model = mod[o.kind] as new (data: unknown) => { validate(): void };
+    expect(Model, specifier).to.be.a('function');
+    expect(() => new Model(clone(o)).validate(), `${o.kind} ${o.metadata.name}`).to.not.throw();
+    validated++;
+  }
+  expect(validated).to.equal(objects.filter((x) => builtInKinds.includes(x.kind)).length);
+}
+
+/** A hardened pod: non-root 65532, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp, no host namespaces. */
+export function expectHardenedPod(spec: PodSpec): void {
+  expect(spec.hostNetwork ?? false).to.equal(false);
+  expect(spec.hostPID ?? false).to.equal(false);
+  expect(spec.hostIPC ?? false).to.equal(false);
+  expect(spec.securityContext?.runAsNonRoot).to.equal(true);
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    const sc = c.securityContext ?? {};
+    expect(sc.runAsNonRoot, c.name).to.equal(true);
+    expect(sc.runAsUser, c.name).to.equal(65532);
+    expect(sc.runAsGroup, c.name).to.equal(65532);
+    expect(sc.readOnlyRootFilesystem, c.name).to.equal(true);
+    expect(sc.allowPrivilegeEscalation, c.name).to.equal(false);
+    expect(sc.privileged ?? false, c.name).to.equal(false);
+    expect(sc.capabilities?.drop, c.name).to.deep.equal(['ALL']);
+    expect(sc.capabilities?.add ?? [], c.name).to.deep.equal([]);
+    expect((sc.seccompProfile ?? spec.securityContext?.seccompProfile)?.type, c.name).to.equal('RuntimeDefault');
+  }
+}
+
+/**
  * Registers the safety assertions (mocha `it`s) on the objects `objects()` returns once the
  * caller's `before` hook has rendered them.
  */
 export function describeSafety(objects: () => KObject[], options: SafetyOptions): void {
   it('has no unknown or misspelled fields in built-in objects (client-node models)', function () {
-    // client-node's generated models know every field of the Kubernetes API: an
-    // object that does not survive a decode/encode round trip unchanged carries
-    // a field the API server would drop (or reject with strict validation).
-    for (const o of objects().filter((x) => builtInKinds.includes(x.kind))) {
-      const version = o.apiVersion.split('/').pop() ?? '';
-      const type = `${version.charAt(0).toUpperCase()}${version.slice(1)}${o.kind}`;
-      // clone() drops the keys the encoder leaves undefined.
-      const roundTripped = clone<unknown>(ObjectSerializer.serialize(ObjectSerializer.deserialize(clone(o), type, ''), type, ''));
-      expect(roundTripped, `${o.kind} ${o.metadata.name}`).to.deep.equal(o);
-    }
+    expectKnownFields(objects());
   });
 
   it('validates built-in objects against the Kubernetes OpenAPI schema (kubernetes-models)', async function () {
-    let validated = 0;
-    for (const o of objects().filter((x) => builtInKinds.includes(x.kind))) {
-      // kubernetes-models/<apiVersion>/<Kind>, e.g. kubernetes-models/apps/v1/Deployment.
-      const specifier = `kubernetes-models/${o.apiVersion}/${o.kind}`;
-      let mod: Record<string, unknown>;
-      try {
-        mod = (await import(specifier)) as Record<string, unknown>;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
-          console.warn(`    skipped: ${specifier} not installed (devDependency kubernetes-models)`);
-          this.skip();
-        }
-        throw err;
-      }
-      const Model = mod[o.kind] as new (data: unknown) => { validate(): void };
-      expect(Model, specifier).to.be.a('function');
-      expect(() => new Model(clone(o)).validate(), `${o.kind} ${o.metadata.name}`).to.not.throw();
-      validated++;
-    }
-    expect(validated).to.equal(objects().filter((x) => builtInKinds.includes(x.kind)).length);
+    await validateWithModels(this, objects());
   });
 
   it('puts every namespaced object in pullfix-system', function () {
@@ -509,23 +543,7 @@ export function describeSafety(objects: () => KObject[], options: SafetyOptions)
     });
 
     it('hardens every container: non-root 65532, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', function () {
-      const spec = deployment(objects()).spec.template.spec;
-      expect(spec.hostNetwork ?? false).to.equal(false);
-      expect(spec.hostPID ?? false).to.equal(false);
-      expect(spec.hostIPC ?? false).to.equal(false);
-      expect(spec.securityContext?.runAsNonRoot).to.equal(true);
-      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
-        const sc = c.securityContext ?? {};
-        expect(sc.runAsNonRoot, c.name).to.equal(true);
-        expect(sc.runAsUser, c.name).to.equal(65532);
-        expect(sc.runAsGroup, c.name).to.equal(65532);
-        expect(sc.readOnlyRootFilesystem, c.name).to.equal(true);
-        expect(sc.allowPrivilegeEscalation, c.name).to.equal(false);
-        expect(sc.privileged ?? false, c.name).to.equal(false);
-        expect(sc.capabilities?.drop, c.name).to.deep.equal(['ALL']);
-        expect(sc.capabilities?.add ?? [], c.name).to.deep.equal([]);
-        expect((sc.seccompProfile ?? spec.securityContext?.seccompProfile)?.type, c.name).to.equal('RuntimeDefault');
-      }
+      expectHardenedPod(deployment(objects()).spec.template.spec);
     });
 
     it('gets a service account token for the namespace watch', function () {

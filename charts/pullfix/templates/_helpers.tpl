@@ -23,12 +23,61 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: webhook
 {{- end }}
 
-{{- define "pullfix.labels" -}}
-{{ include "pullfix.selectorLabels" . }}
+{{- define "pullfix.commonLabels" -}}
 app.kubernetes.io/part-of: pullfix
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end }}
+
+{{- define "pullfix.labels" -}}
+{{ include "pullfix.selectorLabels" . }}
+{{ include "pullfix.commonLabels" . }}
+{{- end }}
+
+{{/* The stale audit's pods: a component of their own, so the webhook's NetworkPolicy, PDB and
+Service, which select component=webhook, never take them in. */}}
+{{- define "pullfix.staleAuditSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "pullfix.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: stale-audit
+{{- end }}
+
+{{- define "pullfix.staleAuditLabels" -}}
+{{ include "pullfix.staleAuditSelectorLabels" . }}
+{{ include "pullfix.commonLabels" . }}
+{{- end }}
+
+{{/* The stale audit's namespaced rules, in a ClusterRole (allNamespaces) or a Role per namespace. */}}
+{{- define "pullfix.staleAuditRules" -}}
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list"]
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  {{- with .Values.staleAudit.pullSecretNames }}
+  resourceNames: {{ toJson . }}
+  {{- end }}
+  verbs: ["get"]
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["get"]
+- apiGroups: ["openreports.io"]
+  resources: ["reports"]
+  resourceNames: ["pullfix-audit-stale"]
+  verbs: ["create", "patch"]
+{{- if .Values.staleAudit.fix }}
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["get", "patch"]
+{{- end }}
+{{- end }}
+
+{{- define "pullfix.staleAuditName" -}}
+{{- printf "%s-stale-audit" (include "pullfix.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{- define "pullfix.image" -}}
