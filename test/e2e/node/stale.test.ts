@@ -6,6 +6,7 @@
 // is clean. A multi-platform tag whose other platform changed is not stale; one whose node
 // platform changed is. Without the secret, or with the registry stopped: "unchecked".
 import { expect } from 'chai';
+import { repoPath } from '../../helpers/fixtures.js';
 import { type TestCluster, type TestNode, shared } from '../harness/cluster.js';
 import { TestImages } from '../harness/images.js';
 import { httpGet } from '../harness/processes.js';
@@ -92,6 +93,18 @@ describe('node: pullfix audit --stale (private registry, pull secrets)', () => {
       expect(table.stderr).to.contain('would not pull on restart');
     });
 
+    it('--write-reports keeps an OpenReports Report of the stale container in the namespace (the chart\'s CronJob runs this)', async function () {
+      this.timeout(120_000);
+      await cluster.kubectlOk(['apply', '-f', repoPath('test', 'audit', 'fixtures', 'openreports-report-crd.yaml')]);
+      await cluster.kubectlOk(['wait', '--for=condition=Established', 'crd/reports.openreports.io', '--timeout=60s']);
+      const result = await audit(ns, '-o', 'report', '--write-reports', '--exit-zero');
+      expect(result.status, result.stderr).to.equal(0);
+      const stored = await cluster.getJson('reports.openreports.io', 'pullfix-audit-stale', ns);
+      expect(stored.summary).to.include({ fail: 1, warn: 0 });
+      expect(stored.results.map((r: Json) => [r.rule, r.result, r.properties.runningDigest, r.properties.currentDigest])).to.deep.equal([['stale-build', 'fail', d1, d2]]);
+      expect(JSON.stringify(stored), 'no credential in the Report').to.not.contain(node.privateRegistry.auth!.password);
+    });
+
     it('without the pull secret the image cannot be checked: "unchecked", never current', async () => {
       await cluster.kubectlOk(['delete', 'secret', SECRET, '-n', ns]);
       try {
@@ -129,6 +142,9 @@ describe('node: pullfix audit --stale (private registry, pull secrets)', () => {
       expect(second.status, `${second.stdout}${second.stderr}`).to.equal(0);
       expect(second.stderr).to.contain('0 stale, 0 unchecked');
       process.stdout.write(`      e2e node: audit --stale after --fix: ${second.stderr.trim()}\n`);
+      const rewritten = await audit(ns, '-o', 'report', '--write-reports');
+      expect(rewritten.status, rewritten.stderr).to.equal(0);
+      expect((await cluster.getJson('reports.openreports.io', 'pullfix-audit-stale', ns)).summary, 'the Report no longer shows the fixed failure').to.include({ fail: 0, warn: 0 });
     });
 
     it('a registry that does not answer: "unchecked" with the reason, exit 1, never clean', async () => {
