@@ -13,7 +13,7 @@ import { STALE_REPORT_NAME } from '../../src/audit/stale-report.js';
 import { FakeKubeRest, type Grant, type PolicyRule } from '../helpers/fake-kube-rest.js';
 import { runCli } from '../helpers/run-cli.js';
 import { populateStale } from '../helpers/stale-cluster.js';
-import { findHelm, renderChart, renderChartError } from './helm.js';
+import { helmOrSkip, renderChart, renderChartError } from './helm.js';
 import { all, deployment, expectHardenedPod, expectKnownFields, one, selects, validateWithModels, type KObject, type PodSpec } from './safety.js';
 
 interface CronJob extends KObject {
@@ -66,12 +66,7 @@ describe('charts/pullfix staleAudit: pullfix audit --stale on a schedule (helm)'
   const render = (args: string[] = []): KObject[] => renderChart(helmBin, args);
 
   before(function () {
-    const found = findHelm();
-    if (!found) {
-      console.warn('    skipped: helm not found; `bash tools/build-helm.sh` builds it (.ci/install-tools does)');
-      this.skip();
-    }
-    helmBin = found;
+    helmBin = helmOrSkip(this);
   });
 
   it('renders none of it by default', function () {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { makeCerts, removeDir, type CertFiles } from '../helpers/certs.js';
-import { chartDir, findHelm, helm, renderChart, renderChartError, root } from './helm.js';
+import { chartDir, helmOrSkip, helm, renderChart, renderChartError, root } from './helm.js';
 import {
   all,
   clone,
@@ -35,12 +35,7 @@ describe('charts/pullfix (helm)', function () {
   let tls: CertFiles | undefined;
 
   before(function () {
-    const found = findHelm();
-    if (!found) {
-      console.warn('    skipped: helm not found; `bash tools/build-helm.sh` builds it (.ci/install-tools does)');
-      this.skip();
-    }
-    helmBin = found;
+    helmBin = helmOrSkip(this);
     tls = makeCerts();
   });
 

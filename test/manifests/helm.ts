@@ -23,6 +23,14 @@ export function findHelm(): string | undefined {
   return spawnSync('helm', ['version', '--short'], { stdio: 'ignore' }).status === 0 ? 'helm' : undefined;
 }
 
+/** helm's path, or the calling suite skipped with a line saying how to get it. */
+export function helmOrSkip(context: Mocha.Context): string {
+  const found = findHelm();
+  if (found) return found;
+  console.warn('    skipped: helm not found; `bash tools/build-helm.sh` builds it (.ci/install-tools does)');
+  return context.skip();
+}
+
 /** Builds helm into the cache (a few minutes the first time) and returns its path. */
 export function buildHelm(): string {
   return execFileSync('bash', [path.join(root, 'tools', 'build-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
