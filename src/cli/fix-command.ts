@@ -5,6 +5,7 @@ import { runFix } from '../fix/run-fix.js';
 
 interface FixFlags {
   write?: boolean;
+  followSymlinks?: boolean;
   check?: boolean;
   config?: string;
   policy?: string[];
@@ -21,6 +22,7 @@ export function registerFix(program: Command): void {
     .description('Fix imagePullPolicy in manifests: move pod-level values into the containers, apply class policies.')
     .argument('[files...]', 'YAML or JSON manifests; "-" (or no file, when piped) reads standard input')
     .option('--write', 'rewrite changed files in place instead of printing them')
+    .option('--follow-symlinks', 'with --write, write through symbolic links to the files they point to (by default a link is reported and skipped, exit 1)')
     .option('--check', 'change nothing; print findings as FILE:LINE: message, exit 1 if there are any')
     .option('--config <file>', 'config file (mode, policies, mutableTags, exemptImages, workloads, podTemplates)')
     .option('--policy <class=value>', 'pull policy for an image class, e.g. mutable=Always (repeatable)', collect)
@@ -28,7 +30,15 @@ export function registerFix(program: Command): void {
     .action(async (files: string[], flags: FixFlags) => {
       usePlainEnv();
       process.exitCode = await runFix(
-        { files, write: flags.write, check: flags.check, config: flags.config, mode: flags.mode, policies: flags.policy ?? [] },
+        {
+          files,
+          write: flags.write,
+          followSymlinks: flags.followSymlinks,
+          check: flags.check,
+          config: flags.config,
+          mode: flags.mode,
+          policies: flags.policy ?? [],
+        },
         {
           stdinIsTTY: process.stdin.isTTY === true,
           readStdin: () => readStream(process.stdin),

@@ -1,6 +1,6 @@
 // Where the admission path learns a namespace's labels and annotations. Lookups are
 // synchronous and served from memory: no request ever waits on the API server.
-import { LABEL_PREFIX, MUTABLE_TAGS_ANNOTATION } from '../engine/namespace-policy.js';
+import { LABEL_PREFIX, MUTABLE_TAGS_ANNOTATION, compileNamespacePattern } from '../engine/namespace-policy.js';
 import type { NamespaceInfo } from '../engine/types.js';
 
 export interface NamespaceSourceStatus {
@@ -89,11 +89,15 @@ function pullfixAnnotations(annotations: Record<string, string> | null | undefin
  * on to a client's objects.
  */
 export function namespaceInfoFrom(metadata: NamespaceMetadata & { name: string }): NamespaceInfo {
-  return Object.freeze({
+  const info: NamespaceInfo = Object.freeze({
     name: metadata.name,
     labels: pullfixLabels(metadata.labels),
     annotations: pullfixAnnotations(metadata.annotations),
   });
+  // The namespace's mutable-tag pattern is compiled here, as the Namespace is read, so that a
+  // review in it finds the pattern in the cache instead of compiling it on the request path.
+  compileNamespacePattern(info);
+  return info;
 }
 
 function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {

@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js';
 import { compileGlobs } from './glob.js';
-import { compileTagPattern, type TagPattern } from './tag-pattern.js';
+import { tagPatternFor, type TagPattern } from './tag-pattern.js';
 import {
   DEFAULT_MUTABLE_TAGS,
   IMAGE_CLASSES,
@@ -83,7 +83,9 @@ export function parseConfig(raw: unknown, file: string): PullfixConfig {
 
   if (raw.mutableTags !== undefined) {
     if (typeof raw.mutableTags !== 'string') throw new ConfigError(file, 'mutableTags', 'must be a string (a regular expression, RE2 syntax)');
-    const compiled = compileTagPattern(raw.mutableTags);
+    // Bounded in size as well as linear-time (tag-pattern.ts); compiled here once, and the
+    // compiled pattern is what compileConfig picks up.
+    const compiled = tagPatternFor(raw.mutableTags);
     if (typeof compiled === 'string') throw new ConfigError(file, 'mutableTags', compiled);
     config.mutableTags = raw.mutableTags;
   }
@@ -122,7 +124,7 @@ export function parseConfig(raw: unknown, file: string): PullfixConfig {
 
 /** Compiles patterns once so the request path does no regular-expression construction. */
 export function compileConfig(config: PullfixConfig): CompiledConfig {
-  const compiled = compileTagPattern(config.mutableTags);
+  const compiled = tagPatternFor(config.mutableTags);
   if (typeof compiled === 'string') throw new ConfigError('(config)', 'mutableTags', compiled);
   return { ...config, mutableTagsPattern: compiled, isExempt: compileGlobs(config.exemptImages) };
 }

@@ -1,5 +1,5 @@
 import type { CompiledConfig } from './config.js';
-import { compileTagPattern, type TagPattern } from './tag-pattern.js';
+import { tagPatternFor, type TagPattern } from './tag-pattern.js';
 import {
   IMAGE_CLASSES,
   MODES,
@@ -27,19 +27,16 @@ export interface EffectivePolicy {
   problems: string[];
 }
 
-// Compiled per-namespace patterns, keyed by source. Namespaces are few and their annotations
-// rarely change, so a small cache keeps regular-expression construction off the request path.
-const patternCache = new Map<string, TagPattern | string>();
-const PATTERN_CACHE_LIMIT = 512;
-
-function cachedPattern(source: string): TagPattern | string {
-  let compiled = patternCache.get(source);
-  if (compiled === undefined) {
-    if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
-    compiled = compileTagPattern(source);
-    patternCache.set(source, compiled);
-  }
-  return compiled;
+/**
+ * Compiles (or refuses) a namespace's `pullfix.dev/mutable-tags` pattern ahead of its first
+ * request. Patterns are compiled once per distinct value into a cache shared with the config
+ * (tag-pattern.ts), bounded in size so one costs at most a few milliseconds; a namespace
+ * source that calls this when it reads a Namespace leaves only a cache lookup for the request
+ * path. resolveNamespacePolicy does the same on a miss.
+ */
+export function compileNamespacePattern(namespace: NamespaceInfo | undefined): void {
+  const pattern = namespace?.annotations[MUTABLE_TAGS_ANNOTATION];
+  if (pattern !== undefined) tagPatternFor(pattern);
 }
 
 function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
@@ -79,7 +76,9 @@ export function resolveNamespacePolicy(config: CompiledConfig, namespace?: Names
   let mutableTags = config.mutableTagsPattern;
   const pattern = annotations[MUTABLE_TAGS_ANNOTATION];
   if (pattern !== undefined) {
-    const compiled = cachedPattern(pattern);
+    // Refused when RE2 cannot run it in linear time or it is over the size bounds (too long,
+    // or too many instructions once counted repetitions are expanded): the config's applies.
+    const compiled = tagPatternFor(pattern);
     if (typeof compiled === 'string') problems.push(`${where} annotation ${MUTABLE_TAGS_ANNOTATION} is ${compiled}; ignored`);
     else mutableTags = compiled;
   }

@@ -9,12 +9,14 @@ import { fixInput, type FixedManifest } from './fix-manifest.js';
 import { applyOverrides, policyOrigin } from './fix-options.js';
 import { joinStreams, writeSummary } from './output.js';
 import { readInputs, STDIN_ARG } from './read-inputs.js';
-import { checkWritable, REAL_FS, writeAtomically, type WriteFs } from './write-files.js';
+import { checkWritable, REAL_FS, symlinkNotice, symlinkTarget, writeAtomically, type WriteFs } from './write-files.js';
 
 export interface FixOptions {
   /** Files as given; `-` is standard input. */
   files: readonly string[];
   write?: boolean;
+  /** With `write`: write through symbolic links to the files they point to (else links are reported and skipped). */
+  followSymlinks?: boolean;
   check?: boolean;
   config?: string;
   mode?: string;
@@ -36,22 +38,39 @@ function lines(items: readonly string[]): string {
   return items.map((l) => `${l}\n`).join('');
 }
 
-/** Writes the changed files, each through a temporary file; a failure names what was and was not written. */
-function writeAll(changed: readonly FixedManifest[], io: FixIO): void {
-  checkWritable(changed.map((f) => f.input.path as string));
-  changed.forEach((f, i) => {
+/**
+ * Writes the changed files, each through a temporary file; a failure names what was and was not
+ * written. A symbolic link is not written through unless `--follow-symlinks`: it is named on
+ * standard error and skipped, and the answer is false (its fixes were not written).
+ */
+function writeAll(changed: readonly FixedManifest[], options: FixOptions, io: FixIO): boolean {
+  const follow = { followSymlinks: options.followSymlinks === true };
+  const targets = changed.filter((f) => {
+    const link = follow.followSymlinks ? undefined : symlinkTarget(f.input.path as string);
+    if (link !== undefined) io.stderr(`pullfix: ${symlinkNotice(f.input.name, link)}\n`);
+    return link === undefined;
+  });
+  checkWritable(
+    targets.map((f) => f.input.path as string),
+    follow,
+  );
+  targets.forEach((f, i) => {
     try {
-      writeAtomically(f.input.path as string, encodeOutput(f.text, f.input.encoding ?? 'utf-8'), io.fs ?? REAL_FS);
+      writeAtomically(f.input.path as string, encodeOutput(f.text, f.input.encoding ?? 'utf-8'), io.fs ?? REAL_FS, follow);
     } catch (err) {
-      const rest = changed.slice(i + 1).map((g) => g.input.name);
+      const rest = targets.slice(i + 1).map((g) => g.input.name);
       if (err instanceof FixError && rest.length > 0) throw new FixError(`${err.message}\npullfix: not written: ${rest.join(', ')}`);
       throw err;
     }
     io.stderr(`${writeSummary(f)}\n`);
   });
+  return targets.length === changed.length;
 }
 
-/** Exit codes: 0 done (or clean), 1 findings under `--check`, 2 invalid input (FixError for usage). */
+/**
+ * Exit codes: 0 done (or clean); 1 findings under `--check`, or under `--write` a symbolic link
+ * left unwritten (its findings remain: the rest are written); 2 invalid input (FixError for usage).
+ */
 export async function runFix(options: FixOptions, io: FixIO): Promise<number> {
   if (options.write && options.check) throw new FixError('--write and --check cannot be used together (--check changes nothing)');
   let args = options.files;
@@ -91,9 +110,10 @@ export async function runFix(options: FixOptions, io: FixIO): Promise<number> {
     return 0;
   }
   // Untouched files are not rewritten, so their modification time (and make, and watchers) stay quiet.
-  writeAll(
+  const allWritten = writeAll(
     fixed.filter((f) => f.changed && f.input.path !== undefined),
+    options,
     io,
   );
-  return 0;
+  return allWritten ? 0 : 1;
 }

@@ -62,12 +62,12 @@ describe('writing files', () => {
     expect(out.join('')).to.include('removed pod-level imagePullPolicy Always');
   });
 
-  it('replaces the file through a rename, keeping its permission bits and the link that points to it', () => {
+  it('with followSymlinks, replaces the file through a rename, keeping its permission bits and the link that points to it', () => {
     const file = path.join(dir, 'real.yaml');
     fs.writeFileSync(file, 'a: 1\n');
     fs.chmodSync(file, 0o640);
     fs.symlinkSync('real.yaml', path.join(dir, 'link.yaml'));
-    writeAtomically(path.join(dir, 'link.yaml'), Buffer.from('a: 2\n'));
+    writeAtomically(path.join(dir, 'link.yaml'), Buffer.from('a: 2\n'), REAL_FS, { followSymlinks: true });
     expect(fs.lstatSync(path.join(dir, 'link.yaml')).isSymbolicLink()).to.equal(true);
     expect(fs.readFileSync(file, 'utf8')).to.equal('a: 2\n');
     expect(fs.statSync(file).mode & 0o777).to.equal(0o640);
