@@ -2,7 +2,21 @@
 // uid is always copied, `allowed` is always true (pullfix fixes, warns and records; it never
 // denies), and patchType is set only when there are operations.
 import type { Operation as PatchOperation } from 'fast-json-patch';
+import { formatWarning } from '../engine/describe.js';
 import type { ReviewVersion } from './review.js';
+
+/**
+ * Warnings sent back at most, then one saying how many more there were. The API server writes
+ * at most 4,096 characters of warnings into its response to the client (KEP-1693; past that it
+ * cuts each to 256 and drops the rest), and those 4 KiB are shared with other webhooks and its
+ * own warnings: 21 of pullfix's, 120 characters each at most, take 2,520 of them.
+ */
+export const MAX_WARNINGS = 20;
+
+function boundedWarnings(warnings: readonly string[]): string[] {
+  if (warnings.length <= MAX_WARNINGS) return [...warnings];
+  return [...warnings.slice(0, MAX_WARNINGS), formatWarning(`… and ${warnings.length - MAX_WARNINGS} more`)];
+}
 
 export interface AdmissionResponse {
   uid: string;
@@ -25,14 +39,18 @@ export interface ResponseParts {
   changes?: string;
 }
 
-/** Allowed, with a patch, warnings and the `changes` audit annotation when there are any. */
+/**
+ * Allowed, with a patch, warnings (at most MAX_WARNINGS and a count of the rest) and the
+ * `changes` audit annotation when there are any. The annotation is the engine's summary, which
+ * is bounded as the note is (engine/note.ts).
+ */
 export function admissionResponse(apiVersion: ReviewVersion, uid: string, parts: ResponseParts = {}): AdmissionReviewResponse {
   const response: AdmissionResponse = { uid, allowed: true };
   if (parts.patch && parts.patch.length > 0) {
     response.patchType = 'JSONPatch';
     response.patch = Buffer.from(JSON.stringify(parts.patch)).toString('base64');
   }
-  if (parts.warnings && parts.warnings.length > 0) response.warnings = [...parts.warnings];
+  if (parts.warnings && parts.warnings.length > 0) response.warnings = boundedWarnings(parts.warnings);
   if (parts.changes) response.auditAnnotations = { changes: parts.changes };
   return { apiVersion, kind: 'AdmissionReview', response };
 }

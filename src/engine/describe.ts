@@ -14,6 +14,17 @@ export function formatWarning(text: string): string {
   return full.length <= MAX_WARNING_LENGTH ? full : `${full.slice(0, MAX_WARNING_LENGTH - 3)}...`;
 }
 
+/** The longest object name Kubernetes accepts (a DNS subdomain). */
+export const MAX_NAME_LENGTH = 253;
+
+/**
+ * A name from the request, cut for a log line. The API server validates names after mutating
+ * admission, so a webhook may see any length; a log line must not grow with it.
+ */
+export function clipName(name: string): string {
+  return name.length <= MAX_NAME_LENGTH ? name : `${name.slice(0, MAX_NAME_LENGTH)}…`;
+}
+
 /** How a message names an entry of each list. */
 export const ENTRY_WORDS: Readonly<Record<ContainerList, string>> = {
   containers: 'container',

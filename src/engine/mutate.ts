@@ -2,14 +2,15 @@ import fjp from 'fast-json-patch';
 import type { Operation as PatchOperation } from 'fast-json-patch';
 import { formatWarning, warningFor } from './describe.js';
 import { readLastApplied, type History } from './explicit.js';
+import { defaultPullPolicy } from './image-reference.js';
 import { kindTable, ruleFor, type Operation } from './kinds.js';
 import { CHANGES_ANNOTATION, IGNORE_LABEL, type EffectivePolicy } from './namespace-policy.js';
-import { formatNote, parseNote, noteRecords, type Note, type NoteEntry } from './note.js';
+import { formatNote, mergeNotes, noteRecords, parseNote, type Note, type NoteEntry } from './note.js';
 import { controllerOwned, getPath, isObject } from './objects.js';
-import { planEntries, type ContainerChange, type Source } from './plan.js';
+import { heldByName, planEntries, type ContainerChange, type Held, type Source } from './plan.js';
 import { readStray } from './stray.js';
 import type { CompiledConfig } from './config.js';
-import { ENTRY_FIELDS, type ContainerList, type JsonObject } from './types.js';
+import type { ContainerList, JsonObject, PullPolicy } from './types.js';
 
 const { compare } = fjp;
 
@@ -42,7 +43,10 @@ export interface MutationResult {
    * in the same order, then one for the removed stray field.
    */
   warnings: string[];
-  /** The changes of this request in one line (the note's format); '' when none. */
+  /**
+   * The changes of this request in one line (the note's format, and its bound: NOTE_LIMIT);
+   * '' when none. The audit annotation and the log line carry it.
+   */
   summary: string;
   /** Why the object was not considered at all, when it was not. */
   skipped?: string;
@@ -68,20 +72,20 @@ function namesIn(list: unknown): Set<unknown> {
 }
 
 /**
- * The note to write: this request's changes, then what the old note recorded for entries that
- * still hold the value pullfix set there (so rule 4 keeps knowing them on the next update),
- * then the stray value in force when pullfix removed it, now or earlier.
+ * The note to write (admission only): this request's entries, then those of the note sent with
+ * the object and of the old object's note whose entries still hold the value pullfix set (so
+ * rule 4 keeps knowing them on the next update, and a call on pullfix's own output, whose note
+ * is the one sent, writes that same note again), then the stray value in force when pullfix
+ * removed it, now or earlier. Cut at its bound, the note keeps first the entries rule 4 is
+ * needed for: a value other than its image's default, which rules 6 and 7 would read as the
+ * user's (note.ts says what a cut means).
  */
-function nextNote(changes: readonly ContainerChange[], oldNote: Note | undefined, podSpec: JsonObject, strayRemoved: Note['strayRemoved']): Note {
-  const entries: NoteEntry[] = changes.map(({ list, name, from, to, reason, imageClass }) => ({ list, name, ...(from === undefined ? {} : { from }), to, reason, imageClass }));
-  const changed = new Set(changes.map((c) => `${c.list}/${c.name}`));
-  for (const entry of oldNote?.entries ?? []) {
-    if (changed.has(`${entry.list}/${entry.name}`)) continue;
-    const list = podSpec[entry.list];
-    const current = Array.isArray(list) ? list.find((e) => isObject(e) && e.name === entry.name) : undefined;
-    if (getPath(current, ENTRY_FIELDS[entry.list].pullPolicy) === entry.to) entries.push(entry);
-  }
-  return { entries, ...(strayRemoved ? { strayRemoved } : {}) };
+function nextNote(own: readonly NoteEntry[], earlier: ReadonlyArray<Note | undefined>, podSpec: JsonObject, stray: Note['strayRemoved']): string {
+  const held = heldByName(podSpec);
+  const holding = (list: ContainerList, name: string, value: PullPolicy): Held[] => (held.get(`${list}/${name}`) ?? []).filter((h) => h.value === value);
+  const entries = mergeNotes(own, earlier, (list, name, value) => holding(list, name, value).length > 0);
+  const needed = (e: NoteEntry): boolean => holding(e.list, e.name, e.to).some((h) => typeof h.image !== 'string' || defaultPullPolicy(h.image) !== e.to);
+  return formatNote({ entries, ...(stray ? { strayRemoved: stray } : {}) }, { first: needed });
 }
 
 /**
@@ -193,10 +197,13 @@ export function createEngine(config: CompiledConfig): Engine {
 
     const warnings = [...namespaceWarnings, ...(stray?.problems ?? []).map(formatWarning), ...plan.warnings];
     // Adopted values need a note only where neither the old object's note nor the one sent
-    // (pullfix's own, on a reinvocation) records them already.
+    // (pullfix's own, on a reinvocation) records them already, and only where the note has
+    // room: a note already cut at its bound cannot take them, and rewriting it for them would
+    // only change which entries it leaves out, call after call.
     const recorded = (note: Note | undefined, a: ContainerChange): boolean => note !== undefined && noteRecords(note, a.list, a.name, a.to);
     const adopted = patchable ? plan.adopted.filter((a) => !recorded(history.oldNote, a) && !recorded(sentNote, a)) : [];
-    if (plan.changes.length === 0 && !removeStray && adopted.length === 0) {
+    const noteFull = (sentNote?.omitted ?? 0) > 0;
+    if (plan.changes.length === 0 && !removeStray && (adopted.length === 0 || noteFull)) {
       return { patch: [], mutated: object, changes: [], strayRemoved: false, warnings, summary: '' };
     }
     if (!patchable) {
@@ -208,7 +215,7 @@ export function createEngine(config: CompiledConfig): Engine {
     // The note keeps what pullfix removed earlier while that value is still the one in force.
     const noteStray = strayRemoved ?? (stray?.recorded ? stray.value : undefined);
     const note = source === 'admission'
-      ? (after: JsonObject): string => formatNote(nextNote([...plan.changes, ...adopted], history.oldNote, after, noteStray))
+      ? (after: JsonObject): string => nextNote([...plan.changes, ...adopted], [sentNote, history.oldNote], after, noteStray)
       : undefined;
     const { mutated, patch } = applyPlan(object, rule.podSpecPath, plan.changes, removeStray, note);
     // Only the note could change, and it already says this (a reinvocation): nothing to send.

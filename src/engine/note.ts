@@ -10,6 +10,15 @@
 // JSON string otherwise; FROM is the value before (`unset` when there was none), written the
 // same way; WHY is
 // `pod-level value`, `policy CLASS` or `default for image`.
+//
+// The note is bounded (NOTE_LIMIT). When its entries do not fit, some are left out and a part
+//   … and N more                          N entries of this note are not written
+// comes after the last entry written (before the stray clause, which is always kept: it is all
+// a reinvocation sees of a stray field pullfix removed). What a cut note leaves out, rule 4 can
+// no longer recognise on the next UPDATE: such a value reads as the user's unless rules 5–7 say
+// otherwise. That is the safe side (pullfix keeps a value rather than overriding one a person
+// may have chosen), and the entries rules 5–7 would misread (a value other than its image's
+// default) are the ones written first, so that a cut costs as little recognition as it can.
 
 import { PULL_POLICIES, type ContainerList, type ImageClass, type PullPolicy } from './types.js';
 
@@ -29,10 +38,21 @@ export interface Note {
   entries: NoteEntry[];
   /** The stray pod-level value pullfix removed from the object, when it removed one. */
   strayRemoved?: PullPolicy;
+  /** How many entries a note cut at its bound left out (its `… and N more` part). */
+  omitted?: number;
 }
+
+/**
+ * The note's bound, in bytes (and the audit annotation's, which has the same format).
+ * Kubernetes refuses an object whose annotations take more than 256 KiB together
+ * (TotalAnnotationSizeLimitB, checked after admission): pullfix's note must never be what gets
+ * the object it patched refused. 4 KiB holds about 60 entries and leaves the rest to the owners.
+ */
+export const NOTE_LIMIT = 4096;
 
 const PLAIN_NAME = /^[A-Za-z0-9._-]+$/;
 const STRAY_CLAUSE = 'removed pod-level imagePullPolicy ';
+const OMITTED = /^… and (\d+) more$/;
 const ENTRY = /^(containers|initContainers|ephemeralContainers|volumes)\[("(?:[^"\\]|\\.)*"|[A-Za-z0-9._-]+)\]: ("(?:[^"\\]|\\.)*"|[A-Za-z0-9._-]+)->(Always|IfNotPresent|Never) \((pod-level value|policy (?:mutable|tagged|digest)|default for image)\)$/;
 
 function why(entry: NoteEntry): string {
@@ -55,11 +75,51 @@ function parseName(raw: string): string | undefined {
   }
 }
 
-/** The note for `note`; '' when it records nothing. */
-export function formatNote(note: Note): string {
-  const parts = note.entries.map((e) => `${e.list}[${formatName(e.name)}]: ${e.from === undefined ? 'unset' : formatName(e.from)}->${e.to} (${why(e)})`);
-  if (note.strayRemoved) parts.push(STRAY_CLAUSE + note.strayRemoved);
-  return parts.join('; ');
+function formatEntry(e: NoteEntry): string {
+  return `${e.list}[${formatName(e.name)}]: ${e.from === undefined ? 'unset' : formatName(e.from)}->${e.to} (${why(e)})`;
+}
+
+function omittedPart(count: number): string {
+  return `… and ${count} more`;
+}
+
+export interface FormatOptions {
+  /** The bound in bytes; NOTE_LIMIT unless said. */
+  limit?: number;
+  /** Entries to write first when not all fit (the others fill what room is left). */
+  first?: (entry: NoteEntry) => boolean;
+}
+
+/** The note for `note`, within its bound; '' when it records nothing. */
+export function formatNote(note: Note, options: FormatOptions = {}): string {
+  const limit = options.limit ?? NOTE_LIMIT;
+  const parts = note.entries.map(formatEntry);
+  const tail = note.strayRemoved ? [STRAY_CLAUSE + note.strayRemoved] : [];
+  const earlier = note.omitted ?? 0;
+  const whole = [...parts, ...(earlier > 0 ? [omittedPart(earlier)] : []), ...tail].join('; ');
+  if (Buffer.byteLength(whole) <= limit) return whole;
+  return cut(note.entries, parts, tail, earlier, limit, options.first);
+}
+
+/**
+ * Writes the entries that fit, `first` ones before the others, each kept in its place; then how
+ * many were left out, then the stray clause. Room is reserved for the largest count the marker
+ * could show, so the result never passes `limit` (given a limit above the marker and the tail).
+ */
+function cut(entries: readonly NoteEntry[], parts: readonly string[], tail: readonly string[], earlier: number, limit: number, first?: (entry: NoteEntry) => boolean): string {
+  let room = limit - Buffer.byteLength([omittedPart(parts.length + earlier), ...tail].join('; '));
+  const kept = new Array<boolean>(parts.length).fill(false);
+  const preferred = entries.map((e) => first?.(e) ?? false);
+  const order = [...parts.keys()].filter((i) => preferred[i]).concat([...parts.keys()].filter((i) => !preferred[i]));
+  for (const i of order) {
+    // Each entry written costs its text and the separator after it.
+    const cost = Buffer.byteLength(parts[i]!) + 2;
+    if (cost > room) continue;
+    kept[i] = true;
+    room -= cost;
+  }
+  const written = parts.filter((_, i) => kept[i]);
+  return [...written, omittedPart(parts.length - written.length + earlier), ...tail].join('; ');
 }
 
 function isPullPolicy(value: string): value is PullPolicy {
@@ -87,8 +147,14 @@ export function parseNote(text: unknown): Note {
   if (typeof text !== 'string' || text === '') return { entries: [] };
   const entries: NoteEntry[] = [];
   let strayRemoved: PullPolicy | undefined;
+  let omitted: number | undefined;
   // Names in JSON form may hold "; ", so split only where the next part starts as a part does.
-  for (const part of text.split(/; (?=(?:containers|initContainers|ephemeralContainers|volumes)\[|removed pod-level )/)) {
+  for (const part of text.split(/; (?=(?:containers|initContainers|ephemeralContainers|volumes)\[|removed pod-level |… and \d)/)) {
+    const more = OMITTED.exec(part);
+    if (more) {
+      omitted = Number(more[1]);
+      continue;
+    }
     if (part.startsWith(STRAY_CLAUSE)) {
       const value = part.slice(STRAY_CLAUSE.length);
       if (isPullPolicy(value)) strayRemoved = value;
@@ -97,10 +163,46 @@ export function parseNote(text: unknown): Note {
     const entry = parseEntry(part);
     if (entry) entries.push(entry);
   }
-  return { entries, ...(strayRemoved ? { strayRemoved } : {}) };
+  return { entries, ...(strayRemoved ? { strayRemoved } : {}), ...(omitted ? { omitted } : {}) };
+}
+
+// A note is asked about every entry of a pod spec: index its entries on first use, so that a
+// note written before notes were bounded (megabytes, on objects still stored) costs linear time.
+const recordIndexes = new WeakMap<Note, Set<string>>();
+
+function recordKey(list: ContainerList, name: string, value: unknown): string {
+  return JSON.stringify([list, name, value]);
 }
 
 /** Whether the note says pullfix set entry `name` of `list` to `value`. */
 export function noteRecords(note: Note, list: ContainerList, name: string, value: unknown): boolean {
-  return note.entries.some((entry) => entry.list === list && entry.name === name && entry.to === value);
+  let index = recordIndexes.get(note);
+  if (!index) {
+    index = new Set(note.entries.map((e) => recordKey(e.list, e.name, e.to)));
+    recordIndexes.set(note, index);
+  }
+  return index.has(recordKey(list, name, value));
+}
+
+/** Whether entry `name` of `list` holds `value` in the pod spec now. */
+export type Holds = (list: ContainerList, name: string, value: PullPolicy) => boolean;
+
+/**
+ * This request's entries, then those of earlier notes, in the order given, whose entry still
+ * holds the value pullfix set: the record of what pullfix chose lasts as long as the value does.
+ * An entry already there (same list, name and value) is not repeated, so that merging a note
+ * with itself, as a call on pullfix's own output does, changes nothing.
+ */
+export function mergeNotes(own: readonly NoteEntry[], earlier: ReadonlyArray<Note | undefined>, holds: Holds): NoteEntry[] {
+  const key = (e: NoteEntry): string => recordKey(e.list, e.name, e.to);
+  const merged = [...own];
+  const seen = new Set(own.map(key));
+  for (const note of earlier) {
+    for (const entry of note?.entries ?? []) {
+      if (seen.has(key(entry)) || !holds(entry.list, entry.name, entry.to)) continue;
+      seen.add(key(entry));
+      merged.push(entry);
+    }
+  }
+  return merged;
 }

@@ -96,6 +96,36 @@ export function* pullingEntries(podSpec: unknown, lists: readonly ContainerList[
   }
 }
 
+/** How the plan, the note and messages name an entry: its name, or `#INDEX` when it has none. */
+export function entryName(entry: JsonObject, index: number): string {
+  return typeof entry.name === 'string' ? entry.name : `#${index}`;
+}
+
+/** What an entry of a pod spec holds now: its pull policy and image. */
+export interface Held {
+  value: unknown;
+  image: unknown;
+}
+
+const ALL_LISTS: readonly ContainerList[] = ['containers', 'initContainers', 'ephemeralContainers', 'volumes'];
+
+/**
+ * Every entry of a pod spec that pulls an image, by `LIST/NAME` (named as the plan names them;
+ * names repeat in objects the API server has not validated yet, hence a list), built once so
+ * that reading a note against the pod spec costs linear time.
+ */
+export function heldByName(podSpec: unknown): Map<string, Held[]> {
+  const held = new Map<string, Held[]>();
+  for (const { list, index, entry } of pullingEntries(podSpec, ALL_LISTS)) {
+    const key = `${list}/${entryName(entry, index)}`;
+    const found = { value: entryField(entry, list, 'pullPolicy'), image: entryField(entry, list, 'image') };
+    const same = held.get(key);
+    if (same) same.push(found);
+    else held.set(key, [found]);
+  }
+  return held;
+}
+
 function explicitIn(input: PlanInput, list: ContainerList, name: string, entry: JsonObject, image: string): boolean {
   if (input.source === 'manifest') return typeof entryField(entry, list, 'pullPolicy') === 'string';
   return isExplicit(input.history, list, name, entry, image);
@@ -109,7 +139,7 @@ export function planEntries(input: PlanInput): Plan {
   const warnings: string[] = [];
 
   for (const { list, index, entry } of pullingEntries(input.podSpec, input.ephemeral ? EPHEMERAL_LISTS : POD_LISTS)) {
-    const name = typeof entry.name === 'string' ? entry.name : `#${index}`;
+    const name = entryName(entry, index);
     if (input.existingEphemeral?.has(entry.name)) continue;
     const image = entryField(entry, list, 'image');
     const parsed = typeof image === 'string' ? parseImageReference(image) : undefined;

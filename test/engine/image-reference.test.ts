@@ -348,10 +348,9 @@ describe('image-reference', () => {
         `a@a:${'f'.repeat(n)}!`,
         `${'a-b.c__d/'.repeat(n / 9)}!`,
       ];
-      const started = Date.now();
+      // Each takes a few milliseconds; exponential backtracking would not return within the
+      // test's timeout. No clock is read here: a busy machine must not fail a unit test.
       for (const input of inputs) expect(parseImageReference(input).ok, input.slice(0, 20)).to.equal(false);
-      // Each takes a few milliseconds; exponential backtracking would take far longer than this.
-      expect(Date.now() - started).to.be.below(2000);
       // A long host name is valid: the grammar limits only the path.
       expect(parseImageReference(`${'h'.repeat(n)}.com/app`)).to.deep.equal({
         ok: true,

@@ -5,6 +5,7 @@ import fjp from 'fast-json-patch';
 import { compileConfig, DEFAULT_CONFIG } from '../../src/engine/config.js';
 import { createEngine, type MutationRequest } from '../../src/engine/mutate.js';
 import { resolveNamespacePolicy } from '../../src/engine/namespace-policy.js';
+import { checkProperty } from '../helpers/seeds.js';
 
 const { applyPatch } = fjp;
 const RUNS = 1000;
@@ -120,7 +121,7 @@ const ALLOWED_TO_DIFFER = [/\/(containers|initContainers|ephemeralContainers)\/\
 
 describe('engine properties (fast-check)', () => {
   it('applying the returned patch to the original gives the engine result', () => {
-    fc.assert(
+    checkProperty(
       fc.property(reviewArb, (request) => {
         const result = engine.mutate(request);
         const applied = applyPatch(structuredClone(request.object), structuredClone(result.patch), true, false).newDocument;
@@ -131,7 +132,7 @@ describe('engine properties (fast-check)', () => {
   });
 
   it('a second call on its own output gives no patch (reinvocation)', () => {
-    fc.assert(
+    checkProperty(
       fc.property(reviewArb, (request) => {
         const first = engine.mutate(request);
         const second = engine.mutate({ ...request, object: first.mutated });
@@ -142,7 +143,7 @@ describe('engine properties (fast-check)', () => {
   });
 
   it('only pull policies, the stray field and the changes annotation ever differ', () => {
-    fc.assert(
+    checkProperty(
       fc.property(reviewArb, (request) => {
         const result = engine.mutate(request);
         const before = leaves(request.object);
@@ -160,7 +161,7 @@ describe('engine properties (fast-check)', () => {
 
   it('never throws, whatever JSON arrives', () => {
     const kind = fc.constantFrom(...KINDS);
-    fc.assert(
+    checkProperty(
       fc.property(
         kind,
         fc.jsonValue(),

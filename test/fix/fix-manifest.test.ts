@@ -2,6 +2,7 @@
 // object, fixing again changes nothing, and in block style only pull-policy lines differ.
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { checkProperty } from '../helpers/seeds.js';
 import { parse } from 'yaml';
 import { compileConfig, DEFAULT_CONFIG } from '../../src/engine/config.js';
 import { createEngine } from '../../src/engine/mutate.js';
@@ -99,7 +100,7 @@ function fix(text: string, m: ManifestSpec): string {
 
 describe('fixManifest', () => {
   it('produces text that reads as the engine\'s object, and fixing it again changes nothing', () => {
-    fc.assert(
+    checkProperty(
       fc.property(manifestArb, (m) => {
         const input = render(m);
         const once = fix(input, m);
@@ -121,7 +122,7 @@ describe('fixManifest', () => {
 
   it('in block style changes only lines that carry imagePullPolicy', () => {
     const withoutPolicyLines = (text: string): string[] => text.split(/\r?\n/).filter((l) => !l.includes('imagePullPolicy'));
-    fc.assert(
+    checkProperty(
       fc.property(manifestArb, (m) => {
         const block = { ...m, flowContainers: false };
         const input = render(block);
@@ -136,7 +137,7 @@ describe('fixManifest', () => {
 
 describe('fixInput on JSON', () => {
   it('edits JSON of any indentation in place: it reads as the engine\'s object, only policy text changes, and fixing again changes nothing', () => {
-    fc.assert(
+    checkProperty(
       fc.property(manifestArb, fc.constantFrom(0, 2, 4, '\t'), (m, indent) => {
         const object = parse(render({ ...m, flowContainers: false })) as unknown;
         let input = JSON.stringify(object, null, indent);

@@ -12,6 +12,7 @@ import { compileConfig } from '../../src/engine/config.js';
 import { createEngine } from '../../src/engine/mutate.js';
 import type { NamespaceInfo, PullfixConfig } from '../../src/engine/types.js';
 import { loadReview, repoPath } from '../helpers/fixtures.js';
+import { checkProperty } from '../helpers/seeds.js';
 import { type AnsweredReview, watchProcessErrors } from './helpers.js';
 import {
   checkInvariants,
@@ -118,7 +119,7 @@ describe('reliability: engine and admission handler fuzz (fast-check)', function
 
   it(`answers ${RUNS} generated reviews within the invariants`, () => {
     const t = tally();
-    fc.assert(
+    checkProperty(
       fc.property(withNamespaces(reviewArb(NAMES)), ([c, namespaces]) => {
         useNamespaces(namespaces);
         handleAndCheck(c, t);
@@ -134,7 +135,7 @@ describe('reliability: engine and admission handler fuzz (fast-check)', function
 
   it(`answers ${RUNS} reviews with values replaced or deleted at random places`, () => {
     const t = tally();
-    fc.assert(
+    checkProperty(
       fc.property(withNamespaces(corruptedArb(reviewArb(NAMES))), ([c, namespaces]) => {
         useNamespaces(namespaces);
         handleAndCheck(c, t);
@@ -148,7 +149,7 @@ describe('reliability: engine and admission handler fuzz (fast-check)', function
 
   it('answers huge reviews: hundreds of containers, 400 kB strings, nesting 800 deep', () => {
     const t = tally();
-    fc.assert(
+    checkProperty(
       fc.property(withNamespaces(reviewArb(NAMES, 'huge')), ([c, namespaces]) => {
         useNamespaces(namespaces);
         handleAndCheck(c, t);
@@ -162,7 +163,7 @@ describe('reliability: engine and admission handler fuzz (fast-check)', function
   it('every recorded fixture, under generated namespace labels', () => {
     const fixtures = readdirSync(repoPath('test', 'fixtures', 'reviews')).filter((f) => f.endsWith('.json'));
     const t = tally();
-    fc.assert(
+    checkProperty(
       fc.property(fc.constantFrom(...fixtures), fc.array(namespaceArb, { minLength: 3, maxLength: 3 }), fc.constantFrom(...NAMES), (file, namespaces, ns) => {
         useNamespaces(namespaces);
         const review = loadReview(file) as unknown as Record<string, any>;
@@ -179,7 +180,7 @@ describe('reliability: engine and admission handler fuzz (fast-check)', function
 
   it('any JSON at all is answered or refused with a 400, never thrown otherwise', () => {
     const envelope = (request: unknown) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
-    fc.assert(
+    checkProperty(
       fc.property(fc.jsonValue(), fc.jsonValue(), fc.constantFrom(...KINDS), (a, b, kind) => {
         const candidates: unknown[] = [
           a,

@@ -11,6 +11,8 @@ import type tls from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import { FileNamespaceSource } from '../../src/cluster/namespace-file-source.js';
 import { makeTempDir, removeDir } from '../helpers/certs.js';
+import { workloadReview } from '../helpers/objects.js';
+import { checkAsyncProperty } from '../helpers/seeds.js';
 import {
   type AnsweredReview,
   describeLoad,
@@ -99,7 +101,7 @@ describe('reliability: HTTP fuzz against the real server over TLS', function () 
 
   it(`answers ${RUNS} generated and corrupted reviews, any content type, with 200 or 400 and a valid patch`, async () => {
     const seen = new Map<number, number>();
-    await fc.assert(
+    await checkAsyncProperty(
       fc.asyncProperty(fc.oneof(reviewArb(NAMES), corruptedArb(reviewArb(NAMES)), reviewArb(NAMES, 'huge')), contentType, async (c, type) => {
         const reply = await post(hook.server.port, JSON.stringify(c.review), { agent, ca: hook.ca, headers: { 'content-type': type } });
         seen.set(reply.status, (seen.get(reply.status) ?? 0) + 1);
@@ -135,7 +137,7 @@ describe('reliability: HTTP fuzz against the real server over TLS', function () 
     const method = fc.constantFrom('POST', 'POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS');
     const path = fc.constantFrom('/mutate', '/mutate', '/mutate', '/mutate?timeout=5s', '/', '/mutate/', '/MUTATE', '/%ff', '/../mutate', '/metrics', '//mutate');
     const seen = new Map<number, number>();
-    await fc.assert(
+    await checkAsyncProperty(
       fc.asyncProperty(body, contentType, encoding, method, path, async (payload, type, enc, verb, where) => {
         const headers: Record<string, string> = { 'content-type': type };
         let data = payload;
@@ -298,6 +300,21 @@ describe('reliability: HTTP fuzz against the real server over TLS', function () 
       for (const ms of unshaken) expect(ms, 'closed within the handshake timeout').to.be.a('number');
       expect(Date.now() - started).to.be.lessThan(Math.max(HEADERS_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS) + SLACK_MS + 2000);
     });
+  });
+
+  it('a 25,000-container review with a 100,000-character name is patched with one log line of a few KiB, not megabytes', async () => {
+    const containers = Array.from({ length: 25_000 }, (_, i) => ({ name: `c${i}`, image: 'app:dev', imagePullPolicy: 'IfNotPresent' }));
+    const review = workloadReview('Deployment', containers, { namespace: 'ns-0' });
+    review.request.uid = 'many-containers';
+    // Names are validated after admission: the webhook may see any length.
+    review.request.name = 'x'.repeat(100_000);
+    const reply = await post(hook.server.port, JSON.stringify(review), { agent, ca: hook.ca });
+    expect(reply.status).to.equal(200);
+    const line = hook.logs.find((l) => l.msg === 'patched' && l.uid === 'many-containers');
+    expect(line, 'the patched line').to.not.equal(undefined);
+    const bytes = Buffer.byteLength(JSON.stringify(line));
+    console.log(`      log line: ${bytes} bytes for 25,000 changes`);
+    expect(bytes).to.be.at.most(6 * 1024);
   });
 
   // Last: mocha runs a suite's own tests before its nested suites.

@@ -417,6 +417,11 @@ export function leaves(value: unknown): Map<string, string> {
   return out;
 }
 
+/** pullfix's note and its audit annotation stay within 4 KiB (of the 256 KiB all annotations may take). */
+const NOTE_BUDGET = 4096;
+/** The part a note or summary cut at its bound ends its entries with. */
+const MORE = /^… and \d+ more$/;
+
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -436,6 +441,9 @@ export function checkInvariants(c: FuzzCase, answer: AnsweredReview, namespaces:
     expect(w.startsWith('pullfix: '), w).to.equal(true);
     expect(w.length, w).to.be.at.most(120);
   }
+  // Bounded whatever the request's size: 20 warnings and a count of the rest; 4 KiB of summary.
+  expect((r.warnings ?? []).length, 'warnings').to.be.at.most(21);
+  expect(Buffer.byteLength(r.auditAnnotations?.changes ?? ''), 'audit annotation bytes').to.be.at.most(NOTE_BUDGET);
   expect(r.patch === undefined, 'patch and patchType together').to.equal(r.patchType === undefined);
   if (r.patch === undefined) {
     expect(r.auditAnnotations, 'audit annotation without a patch').to.equal(undefined);
@@ -496,10 +504,16 @@ export function checkInvariants(c: FuzzCase, answer: AnsweredReview, namespaces:
       if (exempt || existing) expect(mSpec[list][i], `${list}[${i}] ${ctr?.image}`).to.deep.equal(ctr);
     });
   }
-  // The note holds this request's changes (the audit annotation), and may carry earlier ones.
+  // The note holds this request's changes (the audit annotation), and may carry earlier ones;
+  // a note cut at its bound ("… and N more") may have left some of them out.
   if (canAnnotate(object)) {
     const note = String(mutated.metadata.annotations['pullfix.dev/changes']);
-    for (const part of String(r.auditAnnotations?.changes).split('; ')) expect(note.split('; '), 'the note records the change').to.include(part);
+    expect(Buffer.byteLength(note), 'note bytes').to.be.at.most(NOTE_BUDGET);
+    const noteParts = note.split('; ');
+    const noteCut = noteParts.some((part) => MORE.test(part));
+    for (const part of String(r.auditAnnotations?.changes).split('; ')) {
+      if (!noteCut && !MORE.test(part)) expect(noteParts, 'the note records the change').to.include(part);
+    }
   } else {
     expect(r.auditAnnotations?.changes ?? '', 'removed a stray field without a note to record it').not.to.include('removed pod-level');
   }
