@@ -45,7 +45,8 @@ $(CLUSTER_CERTS)/tls.crt:
 
 # pullfix_overlay DIR CA_FILE: write $(CLUSTER_DEPLOY_DIR)/kustomization.yaml on top
 # of DIR with the image of $(IMAGE) and, when CA_FILE is given, that CA as the
-# caBundle of both webhooks (index 0 default.pullfix.dev, 1 enforce.pullfix.dev);
+# caBundle of every webhook (index 0 default.pullfix.dev, 1 enforce.pullfix.dev,
+# 2 enforce-open.pullfix.dev);
 # and $(CLUSTER_SERVER_DIR)/kustomization.yaml, the same less the webhook configuration.
 define pullfix_overlay
 	@mkdir -p $(CLUSTER_DEPLOY_DIR) $(CLUSTER_SERVER_DIR)
@@ -83,7 +84,7 @@ define pullfix_overlay
 	    echo 'patches:'; \
 	    echo '  - target: {group: admissionregistration.k8s.io, kind: MutatingWebhookConfiguration, name: pullfix}'; \
 	    echo '    patch: |-'; \
-	    for i in 0 1; do \
+	    for i in 0 1 2; do \
 	      echo "      - {op: add, path: /webhooks/$$i/clientConfig/caBundle, value: $$ca}"; \
 	    done; \
 	  fi; \

@@ -22,6 +22,18 @@ export class PayloadTooLargeError extends HttpError {
   }
 }
 
+/**
+ * The body does not fit in what is left of the in-flight budget (server/limits.ts): answered at
+ * once with Retry-After, before the body is buffered. The API server does not retry it; the
+ * webhook's failurePolicy decides.
+ */
+export class TooManyRequestsError extends HttpError {
+  override readonly name = 'TooManyRequestsError';
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'too many review bytes in flight; retry shortly');
+  }
+}
+
 /** A compressed body: the API server never compresses a review, and inflating one is a bomb's way in. */
 export class UnsupportedEncodingError extends HttpError {
   override readonly name = 'UnsupportedEncodingError';

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { NamespaceSource } from '../cluster/namespace-source.js';
 import { UsageError } from './errors.js';
-import { parsePort } from './options.js';
+import { parseBytes, parseCount, parsePort } from './options.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INFLIGHT_BYTES } from '../server/limits.js';
 
 /** Log lines are written in batches of about this size (sonic-boom needs it below its 16 KiB maxWrite)... */
 const LOG_BUFFER_BYTES = 8192;
@@ -18,6 +19,8 @@ interface ServeFlags {
   healthPort: number;
   host?: string;
   logLevel: string;
+  maxInflightBytes: number;
+  maxConnections: number;
 }
 
 /**
@@ -57,6 +60,9 @@ export function registerServe(program: Command): void {
     .option('--health-port <port>', 'plain HTTP port for /healthz, /readyz and /metrics', parsePort, 8080)
     .option('--host <address>', 'address to listen on (default: all)')
     .option('--log-level <level>', 'log level: debug, info, warn, error', 'info')
+    // Defaults sized to the Deployment's 256 MiB memory limit (server/limits.ts).
+    .option('--max-inflight-bytes <size>', 'bytes of review bodies held at once; a review that does not fit is answered 429 (at least 7Mi)', parseBytes, DEFAULT_MAX_INFLIGHT_BYTES)
+    .option('--max-connections <n>', 'connections held at once on --port; more are closed as they arrive', parseCount, DEFAULT_MAX_CONNECTIONS)
     .action(async (flags: ServeFlags) => {
       if (!flags.tlsCert || !flags.tlsKey) {
         throw new UsageError('serve needs --tls-cert and --tls-key: the webhook port speaks TLS only (make run generates development certificates)');
@@ -88,6 +94,8 @@ export function registerServe(program: Command): void {
         port: flags.port,
         healthPort: flags.healthPort,
         ...(flags.host ? { host: flags.host } : {}),
+        maxInflightBytes: flags.maxInflightBytes,
+        maxConnections: flags.maxConnections,
         namespaces,
         logger,
       }).catch((err: unknown) => {

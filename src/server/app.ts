@@ -10,9 +10,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { AdmissionHandler, AdmissionOutcome } from '../admission/handler.js';
-import { BadRequestError, HttpError, PayloadTooLargeError, UnsupportedEncodingError } from '../admission/errors.js';
+import { BadRequestError, HttpError, PayloadTooLargeError, TooManyRequestsError, UnsupportedEncodingError } from '../admission/errors.js';
 import { jsonErrorPosition, lineAndColumn } from '../admission/json-position.js';
 import { serialiseReview } from '../admission/response.js';
+import { clipName } from '../engine/describe.js';
+import { type BodyBudget, RETRY_AFTER_SECONDS } from './limits.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -27,6 +29,8 @@ export interface AppOptions {
   metrics: Metrics;
   logger: Logger;
   bodyLimit?: number;
+  /** Bytes of bodies in flight, shared by every request (server/limits.ts); unbounded without one. */
+  bodyBudget?: BodyBudget;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -43,7 +47,8 @@ function logOutcome(logger: Logger, outcome: AdmissionOutcome): void {
   if (failure) {
     logger.error({ ...fields, err: { message: failure.message, stack: failure.stack } }, 'admission failed; admitted unchanged');
   } else if (result && result.patch.length > 0) {
-    logger.info({ ...fields, dryRun: request.dryRun, changes: result.summary }, 'patched');
+    // Bounded whatever the request's size: the summary is cut as the note is (engine/note.ts).
+    logger.info({ ...fields, name: clipName(request.name), dryRun: request.dryRun, changes: result.summary }, 'patched');
   }
 }
 
@@ -60,16 +65,18 @@ function count(metrics: Metrics, outcome: AdmissionOutcome): string {
   return status;
 }
 
-function writeJson(res: http.ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+function writeJson(res: http.ServerResponse, status: number, text: string, headers: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
 /**
  * Reads the whole body into one Buffer, refusing it as soon as it passes `limit` (by its
- * Content-Length when it has one, else while it streams in).
+ * Content-Length when it has one, else while it streams in), or as soon as `take` says the bytes
+ * do not fit in the in-flight budget: the declared length is taken before anything is read, a
+ * body without one chunk by chunk. A refused body is drained, never stored.
  */
-function readBody(req: http.IncomingMessage, limit: number, done: (err: Error | undefined, body?: Buffer) => void): void {
+function readBody(req: http.IncomingMessage, limit: number, take: (bytes: number) => boolean, done: (err: Error | undefined, body?: Buffer) => void): void {
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
     req.resume();
@@ -82,6 +89,16 @@ function readBody(req: http.IncomingMessage, limit: number, done: (err: Error | 
     done(new PayloadTooLargeError(limit));
     return;
   }
+  // Node's parser has already refused a Content-Length that is not a number.
+  const length = declared === undefined ? undefined : Number(declared);
+  if (length !== undefined && !take(length)) {
+    req.resume();
+    done(new TooManyRequestsError(RETRY_AFTER_SECONDS));
+    return;
+  }
+  // With a declared length the body is copied into one Buffer of that size as it arrives, so the
+  // chunks are garbage at once and no second copy is made at the end: a body costs its length.
+  const whole = length !== undefined && length > 0 ? Buffer.allocUnsafe(length) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   let failed = false;
@@ -94,10 +111,22 @@ function readBody(req: http.IncomingMessage, limit: number, done: (err: Error | 
       done(new PayloadTooLargeError(limit));
       return;
     }
+    if (whole) {
+      chunk.copy(whole, size - chunk.length);
+      return;
+    }
+    if (!take(chunk.length)) {
+      failed = true;
+      chunks.length = 0;
+      done(new TooManyRequestsError(RETRY_AFTER_SECONDS));
+      return;
+    }
     chunks.push(chunk);
   });
   req.once('end', () => {
-    if (!failed) done(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    if (failed) return;
+    if (whole) done(undefined, size === whole.length ? whole : whole.subarray(0, size));
+    else done(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
   });
   // The client went away mid-body (the connection reset): a bad request, not a server error.
   req.once('error', () => {
@@ -134,9 +163,11 @@ function errorAnswer(err: unknown, metrics: Metrics, logger: Logger, path: strin
   } else {
     logger.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'unexpected error');
   }
-  const kind = status === 413 ? 'too_large' : status < 500 ? 'bad_request' : 'error';
+  const kind = status === 413 ? 'too_large' : status === 429 ? 'refused' : status < 500 ? 'bad_request' : 'error';
   metrics.record.request('', '', kind);
-  if (status >= 400 && status < 500) logger.warn({ status, path, error: message }, 'bad request');
+  // A refusal is load, not a caller's mistake: counted (pullfix_requests_refused_total), not logged per request.
+  if (status === 429) metrics.refused.inc({ reason: 'body_budget' });
+  else if (status >= 400 && status < 500) logger.warn({ status, path, error: message }, 'bad request');
   return { status, text: JSON.stringify({ error: message, status }) };
 }
 
@@ -148,7 +179,7 @@ export type MutateHandler = (req: http.IncomingMessage, res: http.ServerResponse
  * the engine); createApp mounts the same function, so both answer alike.
  */
 export function createMutateHandler(options: AppOptions): MutateHandler {
-  const { handler, metrics, logger } = options;
+  const { handler, metrics, logger, bodyBudget } = options;
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
 
   function respond(res: http.ServerResponse, outcome: AdmissionOutcome, started: bigint): void {
@@ -162,13 +193,23 @@ export function createMutateHandler(options: AppOptions): MutateHandler {
     const { status, text } = errorAnswer(err, metrics, logger, '/mutate');
     // A body refused while it still streams in is read to its end and dropped (bounded by the
     // server's requestTimeout), so the API server keeps its connection.
-    if (!res.headersSent) writeJson(res, status, text);
+    const headers = err instanceof TooManyRequestsError ? { 'retry-after': String(err.retryAfterSeconds) } : {};
+    if (!res.headersSent) writeJson(res, status, text, headers);
   }
 
   // Any content type: the body is parsed as JSON whatever the header says, so a wrong header
   // gets the same clear 400 as a wrong body.
   return (req, res) => {
-    readBody(req, limit, (err, raw) => {
+    // What this request took from the budget is given back once its answer is written (or its
+    // connection is gone): the body, its parse and the answer all live until then.
+    let taken = 0;
+    const take = (bytes: number): boolean => {
+      if (bodyBudget && !bodyBudget.take(bytes)) return false;
+      taken += bytes;
+      return true;
+    };
+    if (bodyBudget) res.once('close', () => bodyBudget.give(taken));
+    readBody(req, limit, take, (err, raw) => {
       if (err || !raw) return fail(res, err);
       const started = process.hrtime.bigint();
       try {

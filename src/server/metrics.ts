@@ -13,6 +13,8 @@ export interface Metrics {
   configReloads: Counter<'result'>;
   namespaceProblems: Counter;
   namespaceLookups: Counter<'result'>;
+  /** Work refused to stay within the memory limit (server/limits.ts), by reason. */
+  refused: Counter<'reason'>;
   /** The request path's counters, bound to their label values once. */
   record: RequestRecorder;
 }
@@ -65,7 +67,7 @@ export function createMetrics(parts: ObservedParts): Metrics {
 
   const requests = new Counter({
     name: 'pullfix_admission_requests_total',
-    help: 'Admission reviews answered, by kind, operation and result (patched, allowed, bad_request, error).',
+    help: 'Admission reviews answered, by kind, operation and result (patched, allowed, bad_request, too_large, refused, error).',
     labelNames: ['kind', 'operation', 'result'] as const,
     registers: [registry],
   });
@@ -101,6 +103,13 @@ export function createMetrics(parts: ObservedParts): Metrics {
   });
   // Zero from the start, so an alert on failures has a series to watch before the first one.
   for (const result of ['found', 'not_found', 'failed']) namespaceLookups.labels({ result });
+  const refused = new Counter({
+    name: 'pullfix_requests_refused_total',
+    help: 'Work refused to stay within the memory limit, by reason: body_budget (a review answered 429, its body not read: the in-flight budget was spent), connections (a connection closed on arrival: --max-connections reached).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of ['body_budget', 'connections']) refused.inc({ reason }, 0);
 
   const status = () => parts.namespaces().status();
   new Gauge({
@@ -180,6 +189,7 @@ export function createMetrics(parts: ObservedParts): Metrics {
     configReloads,
     namespaceProblems,
     namespaceLookups,
+    refused,
     record: recorder(requests, patches, latency),
   };
 }

@@ -7,10 +7,11 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { createAdmissionHandler } from '../admission/handler.js';
 import type { NamespaceSource } from '../cluster/namespace-source.js';
-import { createApp, createMutateHandler } from './app.js';
+import { DEFAULT_BODY_LIMIT, createApp, createMutateHandler } from './app.js';
 import { FileCertificateSource } from './certificate-source.js';
 import { ConfigReloader } from './config-reloader.js';
 import { createHealthServer } from './health.js';
+import { BodyBudget, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INFLIGHT_BYTES } from './limits.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { UserError } from '../util/user-error.js';
 
@@ -24,6 +25,10 @@ export interface ServerOptions {
   namespaces: NamespaceSource;
   logger: Logger;
   bodyLimit?: number;
+  /** Bytes of request bodies held at once (server/limits.ts); default 32 MiB. */
+  maxInflightBytes?: number;
+  /** Connections held at once on the HTTPS port; those beyond are closed as they arrive. Default 512. */
+  maxConnections?: number;
   /** How often the certificate and config files are polled. */
   pollIntervalMs?: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
@@ -72,6 +77,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { logger, namespaces } = options;
   const interval = options.pollIntervalMs ?? 2000;
   let shuttingDown = false;
+  const bodyBudget = new BodyBudget(options.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES);
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  if (bodyBudget.capacity < bodyLimit) {
+    // Checked before anything starts: a budget smaller than one review refuses the largest ones forever.
+    throw new UserError(`--max-inflight-bytes ${bodyBudget.capacity} is smaller than one review may be (${bodyLimit} bytes): reviews that large would always be refused; use at least 7Mi`);
+  }
 
   const certificates = new FileCertificateSource({ certFile: options.tlsCert, keyFile: options.tlsKey, intervalMs: interval, logger });
   const metrics = createMetrics({ namespaces: () => namespaces, certificates: () => certificates });
@@ -88,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     namespace: (name) => namespaces.get(name),
     ...(namespaces.lookup && { lookup: (name: string) => namespaces.lookup!(name) }),
   });
-  const appOptions = { handler, metrics, logger, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) };
+  const appOptions = { handler, metrics, logger, bodyBudget, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) };
   const mutate = createMutateHandler(appOptions);
   const app = createApp(appOptions, mutate);
   // Responses not yet written. A request already in flight when shutdown starts must also
@@ -113,6 +124,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.keepAliveTimeout = 95_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // Beyond this, Node closes each new connection as it arrives (before the TLS handshake) and
+  // says so with 'drop': the caller gets a reset, the webhook's failurePolicy decides.
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  server.on('drop', () => metrics.refused.inc({ reason: 'connections' }));
   server.on('tlsClientError', (err) => logger.debug({ error: err.message }, 'TLS handshake failed'));
 
   const health = createHealthServer(metrics, [
@@ -134,7 +149,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger.info({ serial: next.serial, notAfter: next.notAfter.toISOString() }, 'serving certificate reloaded');
   });
   config.start();
-  logger.info({ port, healthPort, config: options.configFile ?? '(defaults)' }, 'pullfix webhook listening');
+  logger.info(
+    { port, healthPort, config: options.configFile ?? '(defaults)', maxInflightBytes: bodyBudget.capacity, maxConnections: server.maxConnections },
+    'pullfix webhook listening',
+  );
 
   // The namespace source syncs in the background: /readyz says when it has.
   namespaces.start().then(

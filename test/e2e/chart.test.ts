@@ -74,12 +74,15 @@ describe('e2e: helm install charts/pullfix', () => {
     expect((JSON.parse(status.stdout) as Json).info.status).to.equal('deployed');
   });
 
-  it('stores both webhooks as rendered: the enforce rules and matchConditions, the generated CA', async () => {
+  it('stores the webhooks as rendered: the enforce rules and matchConditions, the fail-open share of enforce namespaces, the generated CA', async () => {
     const stored = await cluster.getJson('mutatingwebhookconfiguration', name);
-    const [dflt, enforce] = stored.webhooks as Json[];
+    const [dflt, enforce, open] = stored.webhooks as Json[];
     expect(dflt?.name).to.equal('default.pullfix.dev');
     expect(enforce?.name).to.equal('enforce.pullfix.dev');
+    expect(open?.name).to.equal('enforce-open.pullfix.dev');
+    expect(open?.failurePolicy).to.equal('Ignore');
     expect(enforce?.matchConditions.map((c: Json) => c.name)).to.deep.equal(['not-controller-owned']);
+    expect(open?.matchConditions.map((c: Json) => c.name)).to.deep.equal(['what-enforce-leaves-out']);
     expect(enforce?.rules.filter((r: Json) => r.resources.includes('pods')).map((r: Json) => r.operations)).to.deep.equal([['CREATE']]);
     const secret = await cluster.getJson('secret', `${name}-tls`, ns);
     expect(dflt?.clientConfig.caBundle).to.equal(secret.data['ca.crt']);
@@ -109,7 +112,7 @@ describe('e2e: helm install charts/pullfix', () => {
       }, { timeoutMs: 30_000, intervalMs: 500 });
     });
 
-    it('admits a controller-owned ReplicaSet (matchConditions) and its update, as a rollout or a scale makes them', async () => {
+    it('admits a controller-owned ReplicaSet (matchConditions: the fail-open webhook takes it) and its update, as a rollout or a scale makes them', async () => {
       const ownerReferences = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: '3a6f1c0e-5d2b-4c8a-9e7f-1b2c3d4e5f60', controller: true }];
       const rs = workload('ReplicaSet', 'web-5d8f', enforced, { containers: [{ name: 'app', image: 'registry.example/web:1.0' }] }, { ownerReferences });
       const created = await cluster.kubectl(['create', '-f', '-'], { stdin: manifest(rs) });
@@ -118,7 +121,7 @@ describe('e2e: helm install charts/pullfix', () => {
       expect(scaled.status, scaled.stderr).to.equal(0);
     });
 
-    it('admits Pod and Job UPDATE (not in the enforce rules: pullfix only warns there)', async () => {
+    it('admits Pod and Job UPDATE (not in the enforce rules: pullfix only warns there; the fail-open webhook takes them)', async () => {
       const pod = await cluster.kubectl(['label', 'pod', 'web-0', '-n', enforced, 'example.com/tier=frontend']);
       expect(pod.status, pod.stderr).to.equal(0);
       const job = await cluster.kubectl(['label', 'job', 'once', '-n', enforced, 'example.com/tier=batch']);
@@ -135,6 +138,6 @@ describe('e2e: helm install charts/pullfix', () => {
     expect(after.data).to.deep.equal(before.data);
     const stored = await cluster.getJson('mutatingwebhookconfiguration', name);
     for (const w of stored.webhooks as Json[]) expect(w.clientConfig.caBundle, w.name).to.equal(before.data['ca.crt']);
-    expect((stored.webhooks as Json[]).map((w) => w.timeoutSeconds)).to.deep.equal([5, 3]);
+    expect((stored.webhooks as Json[]).map((w) => w.timeoutSeconds)).to.deep.equal([5, 3, 5]);
   });
 });

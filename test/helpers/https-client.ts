@@ -130,6 +130,8 @@ export interface HeldReview {
   accepted: Promise<void>;
   /** Sends the body; resolves with the response. */
   release(): Promise<Reply<ReviewReply>>;
+  /** Closes the connection without sending the body, as a client that went away. */
+  abort(): void;
 }
 
 /**
@@ -155,6 +157,7 @@ export function holdReview(target: Target, review: unknown): HeldReview {
       req.end(body);
       return reply;
     },
+    abort: () => req.destroy(),
   };
 }
 

@@ -21,7 +21,9 @@ import {
   one,
   parseObjects,
   reached,
+  serveBounds,
   webhook,
+  whatEnforceLeavesOut,
   webhookConfiguration,
   type KObject,
   type Rule,
@@ -152,6 +154,8 @@ describe('charts/pullfix (helm)', function () {
       const objects = render(['--set', 'webhooks.default.timeoutSeconds=2', '--set', 'webhooks.enforce.failurePolicy=Ignore', '--set', 'webhooks.enforce.timeoutSeconds=3']);
       expect(webhook(objects, 'default.pullfix.dev')).to.deep.include({ failurePolicy: 'Ignore', timeoutSeconds: 2 });
       expect(webhook(objects, 'enforce.pullfix.dev')).to.deep.include({ failurePolicy: 'Ignore', timeoutSeconds: 3 });
+      // The fail-open share of enforce namespaces takes default.pullfix.dev's values.
+      expect(webhook(objects, 'enforce-open.pullfix.dev')).to.deep.include({ failurePolicy: 'Ignore', timeoutSeconds: 2 });
     });
 
     it('refuses a failurePolicy or timeout the API server would refuse, naming the value', function () {
@@ -167,6 +171,12 @@ describe('charts/pullfix (helm)', function () {
       const objects = render(['--set-json', `webhooks.default.matchConditions=[${JSON.stringify(custom)}]`, '--set-json', 'webhooks.enforce.matchConditions=[]']);
       expect(webhook(objects, 'default.pullfix.dev').matchConditions).to.deep.equal([custom]);
       expect(webhook(objects, 'enforce.pullfix.dev').matchConditions).to.equal(undefined);
+      // enforce takes everything its rules match: enforce-open keeps only Pod and Job UPDATE.
+      expect(webhook(objects, 'enforce-open.pullfix.dev').matchConditions).to.deep.equal([custom, whatEnforceLeavesOut([])]);
+      const two = [notControllerOwned, { name: 'not-dry-run', expression: '!request.dryRun' }];
+      const split = render(['--set-json', `webhooks.enforce.matchConditions=${JSON.stringify(two)}`]);
+      expect(webhook(split, 'enforce-open.pullfix.dev').matchConditions).to.deep.equal([whatEnforceLeavesOut(two)]);
+      expect(whatEnforceLeavesOut(two).expression).to.include(`!((${notControllerOwned.expression}) && (!request.dryRun))`);
     });
 
     it('leaves out the release namespace and the listed ones', function () {
@@ -179,11 +189,12 @@ describe('charts/pullfix (helm)', function () {
       expect(reached(objects, 'kube-public', {})).to.deep.equal(['default.pullfix.dev']);
     });
 
-    it('adds extraRules to both webhooks, after the built-in ones', function () {
+    it('adds extraRules to every webhook, after the built-in ones', function () {
       const rule: Rule = { apiGroups: ['apps.kruise.io'], apiVersions: ['v1alpha1'], operations: ['CREATE', 'UPDATE'], resources: ['clonesets'], scope: 'Namespaced' };
       const objects = render(['--set-json', `webhooks.extraRules=[${JSON.stringify(rule)}]`]);
       expect(webhook(objects, 'enforce.pullfix.dev').rules).to.deep.equal([...enforceRules, rule]);
       expect(webhook(objects, 'default.pullfix.dev').rules.at(-1)).to.deep.equal(rule);
+      expect(webhook(objects, 'enforce-open.pullfix.dev').rules.at(-1)).to.deep.equal(rule);
     });
 
     it('names everything after the release, and the certificate after its Service', function () {
@@ -196,6 +207,14 @@ describe('charts/pullfix (helm)', function () {
       const cert = new X509Certificate(Buffer.from((secret['data'] as Record<string, string>)['tls.crt'] ?? '', 'base64'));
       expect(cert.checkHost('guard-pullfix.platform.svc')).to.equal('guard-pullfix.platform.svc');
       for (const o of objects) if (o.metadata.namespace !== undefined) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).to.equal('platform');
+    });
+
+    it('passes server.maxInflightBytes and server.maxConnections to pullfix serve, and refuses values it would refuse', function () {
+      const args = deployment(render(['--set', 'server.maxInflightBytes=24Mi', '--set', 'server.maxConnections=256'])).spec.template.spec.containers[0]?.args ?? [];
+      expect(serveBounds(args)).to.deep.equal({ budget: 24 * 2 ** 20, connections: 256 });
+      expect(args.slice(-4)).to.deep.equal(['--max-inflight-bytes', '24Mi', '--max-connections', '256']);
+      expect(renderError(['--set', 'server.maxInflightBytes=64MB'])).to.match(/server\.maxInflightBytes: must be bytes or a whole number of Ki, Mi or Gi .*got "64MB"/);
+      expect(renderError(['--set', 'server.maxConnections=0'])).to.match(/server\.maxConnections: must be a whole number of at least 1, got 0/);
     });
 
     it('takes replicas, image, resources and the PDB/NetworkPolicy switches', function () {

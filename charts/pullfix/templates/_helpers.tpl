@@ -148,4 +148,13 @@ tls.key: {{ $cert.Key | b64enc }}
 {{- fail (printf "webhooks.%s.timeoutSeconds: must be a whole number from 1 to 30 (the API server's limit), got %v" $name $t) }}
 {{- end }}
 {{- end }}
+{{- $bytes := toString .Values.server.maxInflightBytes }}
+{{- if not (regexMatch "^[0-9]+(Ki|Mi|Gi)?$" $bytes) }}
+{{- fail (printf "server.maxInflightBytes: must be bytes or a whole number of Ki, Mi or Gi (e.g. 32Mi), got %q" $bytes) }}
+{{- end }}
+{{- $c := .Values.server.maxConnections }}
+{{- $whole := or (kindIs "float64" $c) (kindIs "int64" $c) (kindIs "int" $c) }}
+{{- if or (not $whole) (lt (float64 $c) 1.0) (ne (float64 (int $c)) (float64 $c)) }}
+{{- fail (printf "server.maxConnections: must be a whole number of at least 1, got %v" $c) }}
+{{- end }}
 {{- end }}
