@@ -10,7 +10,7 @@ const f = flags(process.argv.slice(2));
 const server = https.createServer(
   { cert: readFileSync(required(f, 'tls-cert')), key: readFileSync(required(f, 'tls-key')), minVersion: 'TLSv1.2' },
   (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/mutate') {
+    if (req.method !== 'POST' || req.url?.split('?')[0] !== '/mutate') {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
     }

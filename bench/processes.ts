@@ -164,7 +164,7 @@ export interface Answer {
 export function post(port: number, ca: string, body: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path: '/mutate', method: 'POST', ca: readFileSync(ca), servername: 'localhost', headers: { 'content-type': 'application/json' } },
+      { host: '127.0.0.1', port, path: '/mutate?timeout=5s', method: 'POST', ca: readFileSync(ca), servername: 'localhost', headers: { 'content-type': 'application/json' } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -77,7 +77,7 @@ async function checkAnswers(servers: RunningProcess[], certs: Certs): Promise<vo
 async function measure(server: RunningProcess, bodyFile: string, rate: number): Promise<{ run: LoadRun; cpuUs: number }> {
   const cpuBefore = cpuSeconds(server.pid);
   const run = await load(settings.generator, {
-    url: `https://127.0.0.1:${server.port}/mutate`,
+    url: `https://127.0.0.1:${server.port}/mutate?timeout=5s`,
     bodyFile,
     connections: rate > 0 ? settings.rateConnections : settings.connections,
     durationS: settings.durationS,
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   // Warm every server's JIT on every shape before anything counts.
   for (const name of settings.order) {
     for (const shape of SHAPES) {
-      await load(settings.generator, { url: `https://127.0.0.1:${servers[name].port}/mutate`, bodyFile: fixturePath(shape), connections: settings.connections, durationS: 0.5, warmupS: 0, rate: 0, workDir: work });
+      await load(settings.generator, { url: `https://127.0.0.1:${servers[name].port}/mutate?timeout=5s`, bodyFile: fixturePath(shape), connections: settings.connections, durationS: 0.5, warmupS: 0, rate: 0, workDir: work });
     }
   }
 

@@ -224,6 +224,15 @@ export function createMutateHandler(options: AppOptions): MutateHandler {
   };
 }
 
+/**
+ * Whether a request target is the webhook's endpoint. The API server calls
+ * `POST /mutate?timeout=5s` (the webhook's timeoutSeconds in the query), so the query is
+ * allowed; any other path, `/mutate/x` or `/mutatex`, is not.
+ */
+export function isMutateUrl(url: string | undefined): boolean {
+  return url === '/mutate' || (url !== undefined && url.startsWith('/mutate?'));
+}
+
 /** Everything but the hot path: 405 and 404 answers, and POST /mutate itself for callers without the fast path. */
 export function createApp(options: AppOptions, mutate: MutateHandler = createMutateHandler(options)): express.Express {
   const { metrics, logger } = options;

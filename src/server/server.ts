@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { createAdmissionHandler } from '../admission/handler.js';
 import type { NamespaceSource } from '../cluster/namespace-source.js';
-import { DEFAULT_BODY_LIMIT, createApp, createMutateHandler } from './app.js';
+import { DEFAULT_BODY_LIMIT, createApp, createMutateHandler, isMutateUrl } from './app.js';
 import { FileCertificateSource } from './certificate-source.js';
 import { ConfigReloader } from './config-reloader.js';
 import { createHealthServer } from './health.js';
@@ -115,8 +115,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (shuttingDown) res.setHeader('connection', 'close');
     unanswered.add(res);
     res.once('close', () => unanswered.delete(res));
-    // The hot path straight to its handler; the rest (404, 405) through express.
-    if (req.method === 'POST' && req.url === '/mutate') mutate(req, res);
+    // The hot path straight to its handler, query and all (the API server sends
+    // `/mutate?timeout=5s`); the rest (404, 405) through express.
+    if (req.method === 'POST' && isMutateUrl(req.url)) mutate(req, res);
     else app(req, res);
   });
   // The API server keeps connections alive between calls; idle ones are closed by it first

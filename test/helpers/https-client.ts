@@ -141,7 +141,7 @@ export interface HeldReview {
  */
 export function holdReview(target: Target, review: unknown): HeldReview {
   const body = encode(review) ?? Buffer.alloc(0);
-  const { req, reply } = open<ReviewReply>(target, { method: 'POST', path: '/mutate', headers: { expect: '100-continue' } }, body);
+  const { req, reply } = open<ReviewReply>(target, { method: 'POST', path: MUTATE_PATH, headers: { expect: '100-continue' } }, body);
   // Rejections surface through whichever of the two promises the test awaits.
   reply.catch(() => {});
   const accepted = new Promise<void>((resolve, reject) => {
@@ -161,9 +161,12 @@ export function holdReview(target: Target, review: unknown): HeldReview {
   };
 }
 
-/** POST /mutate with a review (or any body), as the API server does. */
+/** What the API server puts on the webhook's path: its timeoutSeconds (5 in every manifest). */
+export const MUTATE_PATH = '/mutate?timeout=5s';
+
+/** POST /mutate?timeout=5s with a review (or any body), as the API server does. */
 export function postReview(target: Target, review: unknown, headers: http.OutgoingHttpHeaders = {}): Promise<Reply<ReviewReply>> {
-  return send<ReviewReply>(target, { method: 'POST', path: '/mutate', body: review, headers });
+  return send<ReviewReply>(target, { method: 'POST', path: MUTATE_PATH, body: review, headers });
 }
 
 /** The JSON Patch operations of a response (base64 on the wire). */

@@ -9,7 +9,7 @@ import { createAdmissionHandler } from '../../src/admission/handler.js';
 import { StaticNamespaceSource } from '../../src/cluster/namespace-source.js';
 import { DEFAULT_CONFIG, compileConfig } from '../../src/engine/config.js';
 import { type Engine, createEngine } from '../../src/engine/mutate.js';
-import { createApp } from '../../src/server/app.js';
+import { createApp, isMutateUrl } from '../../src/server/app.js';
 import { type Metrics, createMetrics } from '../../src/server/metrics.js';
 import { loadReview } from '../helpers/fixtures.js';
 import { type Reply, type ReviewReply, type SendOptions, type Target, metric, patched, postReview, send } from '../helpers/https-client.js';
@@ -272,4 +272,19 @@ describe('createApp: an engine that fails', () => {
     expect(reply.status).to.equal(400);
     expect(reply.body).to.deep.equal({ error: NOT_OBJECT, status: 400 });
   });
+});
+
+describe('isMutateUrl: the webhook endpoint as the API server calls it', () => {
+  for (const [url, expected] of [
+    ['/mutate', true],
+    ['/mutate?timeout=5s', true],
+    ['/mutate?timeout=30s&x=1', true],
+    ['/mutate/', false],
+    ['/mutatex', false],
+    ['/mutate/x?timeout=5s', false],
+    ['/', false],
+    [undefined, false],
+  ] as const) {
+    it(`${JSON.stringify(url)} → ${expected}`, () => expect(isMutateUrl(url)).to.equal(expected));
+  }
 });
