@@ -1,7 +1,10 @@
 # Cluster targets, included by the top-level Makefile. They act on the current
 # kubectl context; nothing here runs in `make test`.
 #
-#   make image                      docker build -t $(IMAGE) .
+#   make image                      OCI image without a Docker engine (tools/build-image.sh:
+#                                   mmdebstrap + npm + umoci) into $(IMAGE_OUT); pushed to
+#                                   IMAGE_PUSH when set (IMAGE_INSECURE=1: plain HTTP)
+#   make image IMAGE_BUILDER=docker docker build -t $(IMAGE) .
 #   make deploy                     plain install: dev CA + serving pair from
 #                                   certs/make-dev-certs.sh, Secret pullfix-tls,
 #                                   caBundle filled in, then the manifests
@@ -18,6 +21,13 @@ pullfix_cluster_saved_goal := $(.DEFAULT_GOAL)
 KUBECTL ?= kubectl
 DOCKER ?= docker
 IMAGE ?= ghcr.io/pullfix/pullfix:0.1.0
+# daemonless (tools/build-image.sh) or docker (the Dockerfile; same filesystem layout).
+IMAGE_BUILDER ?= daemonless
+# The daemonless build's OCI layout; IMAGE_PUSH (a registry reference) pushes it with crane.
+IMAGE_OUT ?= .run/image/oci
+IMAGE_PUSH ?=
+IMAGE_INSECURE ?= 0
+IMAGE_PLATFORM ?= linux/amd64
 # Relative to the repository root.
 KUSTOMIZE_DIR ?= manifests
 
@@ -37,8 +47,18 @@ MANIFEST_DIRS := manifests manifests/overlays/cert-manager manifests/overlays/kr
 # The recipes use pipefail; set per target so the including Makefile keeps its own.
 image deploy deploy-cert-manager undeploy manifests-render: SHELL := /bin/bash
 
+# The daemonless recipe compiles as `make build` does, without recursive make: this file is
+# also used on its own (make -f mk/cluster.mk).
 image:
+ifeq ($(IMAGE_BUILDER),docker)
 	$(DOCKER) build -t $(IMAGE) .
+else ifeq ($(IMAGE_BUILDER),daemonless)
+	npx tsc -p tsconfig.json
+	IMAGE='$(IMAGE)' IMAGE_OUT='$(IMAGE_OUT)' IMAGE_PUSH='$(IMAGE_PUSH)' IMAGE_PLATFORM='$(IMAGE_PLATFORM)' \
+	  IMAGE_INSECURE='$(IMAGE_INSECURE)' bash tools/build-image.sh
+else
+	$(error IMAGE_BUILDER must be daemonless or docker, not '$(IMAGE_BUILDER)')
+endif
 
 $(CLUSTER_CERTS)/tls.crt:
 	bash certs/make-dev-certs.sh $(CLUSTER_CERTS) pullfix pullfix-system

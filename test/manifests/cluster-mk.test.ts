@@ -107,7 +107,8 @@ describe('mk/cluster.mk', function () {
   it('parses, and every target has a recipe (make -n)', function () {
     const out = make('-n', 'deploy', 'deploy-cert-manager', 'undeploy', 'image', 'manifests-render');
     expect(out).to.contain('certs/make-dev-certs.sh .run/cluster-certs');
-    expect(out).to.contain('docker build -t ghcr.io/pullfix/pullfix:0.1.0 .');
+    expect(out, 'make image builds without a Docker engine').to.contain('bash tools/build-image.sh');
+    expect(make('-n', 'image', 'IMAGE_BUILDER=docker')).to.contain('docker build -t ghcr.io/pullfix/pullfix:0.1.0 .');
   });
 
   it('manifests-render prints the base and every overlay', function () {

@@ -69,17 +69,17 @@ describe('Dockerfile', function () {
   const runs = (s: Stage | undefined): string[] => (s?.instructions ?? []).filter((i) => i.keyword === 'RUN').map((i) => i.args);
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin?: Record<string, string>; type?: string };
 
-  it('has a Node 20 build stage that installs with the lockfile and compiles with tsc', function () {
+  it('has a Node 24 LTS build stage that installs with the lockfile and compiles with tsc', function () {
     expect(all.length).to.be.at.least(2);
     const build = all.find((s) => runs(s).some((r) => /\btsc\b/.test(r)));
     expect(build, 'a stage runs tsc').to.not.equal(undefined);
-    expect(build?.from).to.equal('node:20-bookworm-slim');
+    expect(build?.from).to.match(/^node:24\.\d+\.\d+-bookworm-slim$/);
     expect(runs(build).some((r) => /\bnpm ci\b/.test(r))).to.equal(true);
     expect(runs(build).some((r) => /\bnpm install\b/.test(r)), 'npm ci, not npm install').to.equal(false);
   });
 
-  it('runs on distroless Node.js 20 as a numeric non-root user', function () {
-    expect(final?.from).to.equal('gcr.io/distroless/nodejs20-debian12:nonroot');
+  it('runs on distroless (glibc, libstdc++) with Node 24 copied in, as a numeric non-root user', function () {
+    expect(final?.from).to.equal('gcr.io/distroless/cc-debian12:nonroot');
     const users = (final?.instructions ?? []).filter((i) => i.keyword === 'USER').map((i) => i.args);
     expect(users).to.have.length(1);
     // Numeric, so the kubelet can enforce runAsNonRoot without resolving a name.
@@ -117,7 +117,8 @@ describe('Dockerfile', function () {
     const entry = (final?.instructions ?? []).filter((i) => i.keyword === 'ENTRYPOINT');
     expect(entry).to.have.length(1);
     const argv = JSON.parse(entry[0]?.args ?? '[]') as string[];
-    expect(argv).to.deep.equal(['/nodejs/bin/node', '/app/dist/src/cli/main.js']);
+    // The same entrypoint as the daemonless image (tools/build-image.sh).
+    expect(argv).to.deep.equal(['/usr/local/bin/node', '/app/dist/src/cli/main.js']);
     expect(`/app/${pkg.bin?.['pullfix'] ?? ''}`).to.equal(argv[1]);
   });
 
