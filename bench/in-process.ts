@@ -3,8 +3,13 @@
 // cache with 10,000 namespaces loaded: load time, memory it keeps, lookup time.
 //   node --expose-gc dist/bench/in-process.js [--time-ms 300]    prints one JSON line
 //   node --cpu-prof dist/bench/in-process.js --engine-only SHAPE    the engine alone, 3 s, for a profile
+//                   (SHAPE-reinvoked: the engine on its own output, a review it leaves alone)
+//   node dist/bench/in-process.js --shapes-only                    the shapes, not the namespace cache
+//   node dist/bench/in-process.js --compare [FILE]                 then, on stderr, each figure
+//                   against FILE's (bench/results.json by default, the committed figures), flagging
+//                   any more than 20% worse (bench/compare.ts); it never fails the run
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
 import { createAdmissionHandler } from '../src/admission/handler.js';
@@ -15,6 +20,7 @@ import { compileConfig } from '../src/engine/config.js';
 import { createEngine } from '../src/engine/mutate.js';
 import { resolveNamespacePolicy } from '../src/engine/namespace-policy.js';
 import { NAMESPACE_COUNT, SHAPES, fixturePath, flags, namespacesYaml, repoPath } from './common.js';
+import { compareFiguresReport } from './compare.js';
 
 export interface ShapeTimes {
   /** engine.mutate alone, µs (mean). */
@@ -26,6 +32,11 @@ export interface ShapeTimes {
   /** JSON.parse + JSON.stringify of an allowed answer: what the bare servers do, µs. */
   floorUs: number;
   patchOps: number;
+  /**
+   * engine.mutate on its own output, µs: a review it answers with no patch after reading it all
+   * (a reinvocation, or a re-apply of what pullfix already fixed). Patched shapes only.
+   */
+  reinvokedEngineUs?: number;
 }
 
 export interface NamespaceFigures {
@@ -50,6 +61,7 @@ export interface InProcessResult {
 
 const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {});
 const f = flags(process.argv.slice(2));
+const loadAtStart = loadavg()[0] ?? Number.NaN;
 const time = Number(f.get('time-ms') ?? '300');
 
 const config = compileConfig(loadConfigFile(repoPath('examples', 'config.yaml')));
@@ -83,7 +95,7 @@ function add(name: string, fn: () => void): void {
 const patchOps: Record<string, number> = {};
 const engineOnly = f.get('engine-only');
 for (const shape of SHAPES) {
-  if (engineOnly !== undefined && shape.key !== engineOnly) continue;
+  if (engineOnly !== undefined && shape.key !== engineOnly && `${shape.key}-reinvoked` !== engineOnly) continue;
   const raw = readFileSync(fixturePath(shape), 'utf8');
   const body: unknown = JSON.parse(raw);
   const request = decodeReview(body);
@@ -100,14 +112,22 @@ for (const shape of SHAPES) {
   const result = engine.mutate(mutation);
   if ((result.patch.length > 0) !== shape.patched) throw new Error(`${shape.fixture}: expected patched=${shape.patched}`);
   patchOps[shape.key] = result.patch.length;
+  const reinvoked = { ...mutation, object: result.mutated };
+  if (shape.patched && engine.mutate(reinvoked).patch.length > 0) throw new Error(`${shape.fixture}: a second call patched again`);
   if (engineOnly !== undefined) {
+    const profiled = engineOnly === shape.key ? mutation : reinvoked;
     const until = Date.now() + 3000;
-    while (Date.now() < until) for (let n = 0; n < 1000; n++) engine.mutate(mutation);
+    while (Date.now() < until) for (let n = 0; n < 1000; n++) engine.mutate(profiled);
     process.exit(0);
   }
   add(`engine ${shape.key}`, () => {
     engine.mutate(mutation);
   });
+  if (shape.patched) {
+    add(`reinvoked ${shape.key}`, () => {
+      engine.mutate(reinvoked);
+    });
+  }
   add(`handler ${shape.key}`, () => {
     handler.handle(body);
   });
@@ -119,6 +139,7 @@ for (const shape of SHAPES) {
     JSON.stringify({ apiVersion: parsed.apiVersion, kind: 'AdmissionReview', response: { uid: parsed.request.uid, allowed: true } });
   });
 }
+if (engineOnly !== undefined) throw new Error(`--engine-only: no shape ${engineOnly} (${SHAPES.map((x) => x.key).join(', ')}, or one of them -reinvoked)`);
 await bench.run();
 
 function meanUs(name: string): number {
@@ -135,7 +156,23 @@ for (const shape of SHAPES) {
     requestUs: meanUs(`request ${shape.key}`),
     floorUs: meanUs(`floor ${shape.key}`),
     patchOps: patchOps[shape.key] ?? 0,
+    ...(shape.patched ? { reinvokedEngineUs: meanUs(`reinvoked ${shape.key}`) } : {}),
   };
+}
+
+/** Prints the comparison with the committed figures on stderr when asked (stdout keeps the one JSON line). */
+function compareIfAsked(current: { inProcess: Partial<InProcessResult> }): void {
+  const against = f.get('compare');
+  if (against === undefined) return;
+  const file = against === 'true' ? repoPath('bench', 'results.json') : against;
+  const machine = { loadAverage: { start: loadAtStart, end: loadavg()[0] ?? Number.NaN } };
+  process.stderr.write(compareFiguresReport(file, { ...current, machine }));
+}
+
+if (f.has('shapes-only')) {
+  process.stdout.write(`${JSON.stringify({ shapes })}\n`);
+  compareIfAsked({ inProcess: { shapes } });
+  process.exit(0);
 }
 
 // The namespace cache, loaded the way `pullfix serve --namespaces FILE` loads it.
@@ -184,3 +221,4 @@ const result: InProcessResult = {
 };
 await source.stop();
 process.stdout.write(`${JSON.stringify(result)}\n`);
+compareIfAsked({ inProcess: result });

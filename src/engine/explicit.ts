@@ -10,19 +10,7 @@ import { ENTRY_FIELDS, type ContainerList, type JsonObject } from './types.js';
 
 export { getPath, isObject } from './objects.js';
 
-export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/** Parses the last-applied annotation; undefined when absent or not a JSON object. */
-export function readLastApplied(object: unknown): JsonObject | undefined {
-  const raw = getPath(object, ['metadata', 'annotations', LAST_APPLIED_ANNOTATION]);
-  if (typeof raw !== 'string') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return isObject(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { LAST_APPLIED_ANNOTATION, readLastApplied } from './last-applied.js';
 
 // Each entry is looked up by name once per list in a review: index a list on first use, so a
 // pod with many containers costs linear, not quadratic, time. The lists indexed here come from

@@ -1,4 +1,3 @@
-import fjp from 'fast-json-patch';
 import type { Operation as PatchOperation } from 'fast-json-patch';
 import { formatWarning, warningFor } from './describe.js';
 import { readLastApplied, type History } from './explicit.js';
@@ -7,12 +6,12 @@ import { kindTable, ruleFor, type Operation } from './kinds.js';
 import { CHANGES_ANNOTATION, IGNORE_LABEL, type EffectivePolicy } from './namespace-policy.js';
 import { formatNote, mergeNotes, noteRecords, parseNote, type Note, type NoteEntry } from './note.js';
 import { controllerOwned, getPath, isObject } from './objects.js';
+import { patchFor } from './patch.js';
 import { heldByName, planEntries, type ContainerChange, type Held, type Source } from './plan.js';
 import { readStray } from './stray.js';
+import { StringMemo } from './string-memo.js';
 import type { CompiledConfig } from './config.js';
 import type { ContainerList, JsonObject, PullPolicy } from './types.js';
-
-const { compare } = fjp;
 
 export type { ContainerList } from './types.js';
 export { decide, type ContainerChange, type Source } from './plan.js';
@@ -89,13 +88,12 @@ function nextNote(own: readonly NoteEntry[], earlier: ReadonlyArray<Note | undef
 }
 
 /**
- * Applies a plan to a copy and diffs the copy against the original. The copy is made on
- * write: only the objects on the way to a change (the pod spec and its ancestors, the changed
- * container lists and containers, metadata and its annotations) are copied, and everything else
- * is shared with the original. `compare` skips a shared subtree at once (it is the same object),
- * so the patch is the one a deep copy would give, without copying and walking the whole object
- * (its managed fields and last-applied annotation are most of it). `mutated` shares those
- * untouched parts with the input, as it is the input itself when nothing changes.
+ * Applies a plan to a copy, and builds the patch from the plan (patch.ts; `compare` of the two
+ * is its oracle in the tests). The copy is made on write: only the objects on the way to a
+ * change (the pod spec and its ancestors, the changed container lists and containers, metadata
+ * and its annotations) are copied, and everything else is shared with the original, so
+ * `mutated` costs no walk of the whole object (its managed fields and last-applied annotation
+ * are most of it), as it is the input itself when nothing changes.
  */
 function applyPlan(
   object: JsonObject,
@@ -126,14 +124,29 @@ function applyPlan(
       : { ...entry, imagePullPolicy: change.to };
   }
   if (removeStray) delete podSpec.imagePullPolicy;
+  let noteText: string | undefined;
   if (note && isObject(mutated.metadata)) {
     const metadata: JsonObject = { ...mutated.metadata };
     mutated.metadata = metadata;
     if (metadata.annotations === undefined || metadata.annotations === null) metadata.annotations = {};
     else if (isObject(metadata.annotations)) metadata.annotations = { ...metadata.annotations };
-    if (isObject(metadata.annotations)) metadata.annotations[CHANGES_ANNOTATION] = note(podSpec);
+    if (isObject(metadata.annotations)) {
+      noteText = note(podSpec);
+      metadata.annotations[CHANGES_ANNOTATION] = noteText;
+    }
   }
-  return { mutated, patch: compare(object, mutated) };
+  const original = getPath(object, podSpecPath) as JsonObject;
+  return { mutated, patch: patchFor(object, { podSpecPath, podSpec: original, changes, removeStray, note: noteText }) };
+}
+
+// pullfix's note comes back with every request for an object it patched (the one sent, and the
+// old object's on an update): parsed once per distinct text, shared and frozen, so that its
+// per-note index (noteRecords) is built once too. Notes are bounded (NOTE_LIMIT) but objects
+// stored before that may carry megabytes: those are parsed each time and not kept.
+const notes = new StringMemo(parseNote, { entries: 256, maxString: 64 * 1024, maxTotal: 1024 * 1024 });
+
+function readNote(text: unknown): Note {
+  return typeof text === 'string' ? notes.get(text) : parseNote(text);
 }
 
 /** What the explicitness rules may consult, read once per request (admission only). */
@@ -146,7 +159,7 @@ function historyOf(request: MutationRequest, podSpecPath: readonly string[], eph
     object,
     lastAppliedPodSpec: getPath(lastApplied, podSpecPath),
     hasLastApplied: lastApplied !== undefined,
-    ...(update ? { oldPodSpec: getPath(oldObject, podSpecPath) ?? {}, oldNote: parseNote(getPath(oldObject, ['metadata', 'annotations', CHANGES_ANNOTATION])) } : {}),
+    ...(update ? { oldPodSpec: getPath(oldObject, podSpecPath) ?? {}, oldNote: readNote(getPath(oldObject, ['metadata', 'annotations', CHANGES_ANNOTATION])) } : {}),
   };
 }
 
@@ -177,7 +190,7 @@ export function createEngine(config: CompiledConfig): Engine {
     // The stray value pullfix removed earlier, from its own note on the object: once the field
     // is gone (from a schemaless custom resource) the note is all a reinvocation, or the next
     // update, sees of it, and every call must reach the same answer.
-    const sentNote = source === 'admission' ? parseNote(getPath(object, ['metadata', 'annotations', CHANGES_ANNOTATION])) : undefined;
+    const sentNote = source === 'admission' ? readNote(getPath(object, ['metadata', 'annotations', CHANGES_ANNOTATION])) : undefined;
     const recordedStray = sentNote?.strayRemoved;
     const stray = ephemeral ? undefined : readStray(podSpec, history.lastAppliedPodSpec, recordedStray);
     const plan = planEntries({

@@ -7,7 +7,7 @@ import { createEngine, type MutationRequest } from '../../src/engine/mutate.js';
 import { resolveNamespacePolicy } from '../../src/engine/namespace-policy.js';
 import { checkProperty } from '../helpers/seeds.js';
 
-const { applyPatch } = fjp;
+const { applyPatch, compare } = fjp;
 const RUNS = 1000;
 
 const config = compileConfig({
@@ -126,6 +126,20 @@ describe('engine properties (fast-check)', () => {
         const result = engine.mutate(request);
         const applied = applyPatch(structuredClone(request.object), structuredClone(result.patch), true, false).newDocument;
         expect(applied).to.deep.equal(result.mutated);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the patch built from the plan is the one compare(object, mutated) gives, op for op (STYLE §2)', () => {
+    checkProperty(
+      fc.property(reviewArb, (request) => {
+        const result = engine.mutate(request);
+        const oracle = compare(request.object as object, result.mutated as object);
+        expect(result.patch).to.deep.equal(oracle);
+        const viaOracle = applyPatch(structuredClone(request.object), oracle, true, false).newDocument;
+        const viaBuilt = applyPatch(structuredClone(request.object), structuredClone(result.patch), true, false).newDocument;
+        expect(viaBuilt).to.deep.equal(viaOracle);
       }),
       { numRuns: RUNS },
     );
