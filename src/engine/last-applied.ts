@@ -4,13 +4,12 @@
 // `kubectl scale`, a controller's update. Parsing it on every review was 19% of the engine's
 // profile. The parsed value is shared and deeply frozen (string-memo.ts).
 import { getPath, isObject } from './objects.js';
-import { StringMemo } from './string-memo.js';
+import { PARSED_STRING_BOUNDS, StringMemo } from './string-memo.js';
 import type { JsonObject } from './types.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
-/** 256 strings, none over 64 KiB, 1 MiB together: a few MB of heap at most. */
-export const LAST_APPLIED_BOUNDS = { entries: 256, maxString: 64 * 1024, maxTotal: 1024 * 1024 } as const;
+export const LAST_APPLIED_BOUNDS = PARSED_STRING_BOUNDS;
 
 function parse(raw: string): Readonly<JsonObject> | undefined {
   try {

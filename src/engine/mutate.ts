@@ -9,7 +9,7 @@ import { controllerOwned, getPath, isObject } from './objects.js';
 import { patchFor } from './patch.js';
 import { heldByName, planEntries, type ContainerChange, type Held, type Source } from './plan.js';
 import { readStray } from './stray.js';
-import { StringMemo } from './string-memo.js';
+import { PARSED_STRING_BOUNDS, StringMemo } from './string-memo.js';
 import type { CompiledConfig } from './config.js';
 import type { ContainerList, JsonObject, PullPolicy } from './types.js';
 
@@ -143,7 +143,7 @@ function applyPlan(
 // old object's on an update): parsed once per distinct text, shared and frozen, so that its
 // per-note index (noteRecords) is built once too. Notes are bounded (NOTE_LIMIT) but objects
 // stored before that may carry megabytes: those are parsed each time and not kept.
-const notes = new StringMemo(parseNote, { entries: 256, maxString: 64 * 1024, maxTotal: 1024 * 1024 });
+const notes = new StringMemo(parseNote, PARSED_STRING_BOUNDS);
 
 function readNote(text: unknown): Note {
   return typeof text === 'string' ? notes.get(text) : parseNote(text);

@@ -6,7 +6,7 @@ import { classifyImage, defaultPullPolicy, parseImageReference } from './image-r
 import type { EffectivePolicy } from './namespace-policy.js';
 import type { ChangeReason } from './note.js';
 import { getPath, isObject } from './objects.js';
-import type { ContainerList, ImageClass, JsonObject, PullPolicy } from './types.js';
+import { ENTRY_FIELDS, type ContainerList, type ImageClass, type JsonObject, type PullPolicy } from './types.js';
 
 /**
  * Where the object comes from. `admission`: the API server has defaulted it, so explicitness
@@ -107,7 +107,7 @@ export interface Held {
   image: unknown;
 }
 
-const ALL_LISTS: readonly ContainerList[] = ['containers', 'initContainers', 'ephemeralContainers', 'volumes'];
+const ALL_LISTS = Object.keys(ENTRY_FIELDS) as readonly ContainerList[];
 
 /**
  * Every entry of a pod spec that pulls an image, by `LIST/NAME` (named as the plan names them;

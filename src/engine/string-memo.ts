@@ -25,6 +25,12 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * The bounds the engine's memos use (the last-applied annotation, pullfix's note): 256 strings,
+ * none over 64 KiB, 1 MiB together, so a few MB of heap at most.
+ */
+export const PARSED_STRING_BOUNDS: MemoBounds = { entries: 256, maxString: 64 * 1024, maxTotal: 1024 * 1024 };
+
 export class StringMemo<T> {
   // `{ value }`: a parse may give undefined, which is kept too.
   private readonly kept = new Map<string, { value: T }>();

@@ -166,6 +166,7 @@ export function expandedSize(source: string): number {
   };
 
   let i = 0;
+  let counted: RegExpExecArray | null;
   while (i < source.length) {
     const c = source[i];
     if (c === '\\' && source[i + 1] === 'Q') {
@@ -204,8 +205,8 @@ export function expandedSize(source: string): number {
     } else if (c === '*' || c === '+' || c === '?') {
       repeat(c === '*' ? star() : f.last + 1);
       i += source[i + 1] === '?' ? 2 : 1; // `*?`: the same size, non-greedy
-    } else if (c === '{' && repeatAt(source, i)) {
-      const m = repeatAt(source, i) as RegExpExecArray;
+    } else if (c === '{' && (counted = repeatAt(source, i))) {
+      const m = counted;
       const min = Number(m[1]);
       const max = m[2] === undefined ? min : m[3] === '' ? undefined : Number(m[3]);
       const size = max === undefined ? (min === 0 ? star() : min * f.last + 1) : Math.max(max * f.last + (max - min), 1);

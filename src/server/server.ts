@@ -99,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     namespace: (name) => namespaces.get(name),
     ...(namespaces.lookup && { lookup: (name: string) => namespaces.lookup!(name) }),
   });
-  const appOptions = { handler, metrics, logger, bodyBudget, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) };
+  const appOptions = { handler, metrics, logger, bodyBudget, bodyLimit };
   const mutate = createMutateHandler(appOptions);
   const app = createApp(appOptions, mutate);
   // Responses not yet written. A request already in flight when shutdown starts must also
