@@ -37,9 +37,9 @@ import { join } from 'node:path';
 import { repoPath } from '../../helpers/fixtures.js';
 import { ControllerManager } from './controller-manager.js';
 import { Etcd } from './etcd.js';
-import { type HostSnapshot, type NodeFootprint, restoreHost, snapshotHost } from './host.js';
+import { type HostSnapshot, type NodeFootprint, createBridge, restoreHost, snapshotHost } from './host.js';
 import { TestImages } from './images.js';
-import { ApiServer, SERVICE_IP } from './kube-apiserver.js';
+import { ApiServer, SERVICE_CIDR, SERVICE_IP } from './kube-apiserver.js';
 import { KUBECTL, type KubectlOptions, type KubectlResult, run, warningsOf, writeKubeconfig } from './kubectl.js';
 import { Kubelet, NODE_NAME } from './kubelet.js';
 import { Containerd } from './containerd.js';
@@ -109,6 +109,9 @@ function childEnv(kubeconfig: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The `kubernetes` Service's port: where in-cluster clients expect the API server (KUBERNETES_SERVICE_PORT). */
+const API_SERVICE_PORT = 443;
+
 const NODE_PORTS = ['registry', 'privateRegistry', 'controllerManager', 'scheduler', 'kubelet', 'kubeletHealthz'] as const;
 type NodePorts = Record<(typeof NODE_PORTS)[number], number>;
 
@@ -159,7 +162,12 @@ export class TestCluster {
     withNode: boolean,
   ) {
     this.etcd = new Etcd({ binary: binaries.ETCD as string, dir, port: ports.etcd, peerPort: ports.etcdPeer });
-    this.apiServer = new ApiServer({ binary: binaries.KUBE_APISERVER as string, dir, port: ports.apiServer, etcdUrl: this.etcd.url, pki, withNode });
+    // With a node, pods are clients too: the API server listens where in-cluster config points
+    // them, the `kubernetes` Service's ClusterIP and port (a host address on the node's bridge).
+    this.apiServer = new ApiServer({
+      binary: binaries.KUBE_APISERVER as string, dir, etcdUrl: this.etcd.url, pki, withNode,
+      ...(withNode ? { address: SERVICE_IP, port: API_SERVICE_PORT } : { port: ports.apiServer }),
+    });
     this.apiServerUrl = this.apiServer.url;
     this.dirCleanup = removeOnExit(dir);
     this.kubeconfig = join(dir, 'admin.kubeconfig');
@@ -182,6 +190,7 @@ export class TestCluster {
     }
     const cluster = new TestCluster(dir, binaries, pki, ports, opts.kustomizeDir ?? DEFAULT_KUSTOMIZE_DIR, withNode);
     try {
+      if (withNode) cluster.prepareHost();
       await cluster.etcd.start();
       await cluster.apiServer.start();
       if (withNode) await cluster.startNode(Object.fromEntries(NODE_PORTS.map((name, i) => [name, nodePorts[i] as number])) as NodePorts);
@@ -192,21 +201,38 @@ export class TestCluster {
     return cluster;
   }
 
+  private footprint: NodeFootprint | undefined;
+  private hostBefore: HostSnapshot | undefined;
+
+  /**
+   * Records the host, arranges for it to be put back on any exit, and creates the node's bridge
+   * with the API server's address (before the API server starts: it listens there).
+   */
+  private prepareHost(): void {
+    const footprint: NodeFootprint = {
+      dir: this.dir,
+      podLogsDir: join(this.dir, 'pod-logs'),
+      bridge: `pf${this.runId}`,
+      // A /24 per run, so two runs on one machine do not share a bridge subnet.
+      podSubnet: `10.254.${Number.parseInt(this.runId.slice(0, 2), 16)}.0/24`,
+      cgroupRoot: `pullfix-e2e-${this.runId}`,
+    };
+    const hostBefore = snapshotHost();
+    this.footprint = footprint;
+    this.hostBefore = hostBefore;
+    // On an exit without stop() (a crash, ^C), the exit handlers undo what the node did to the host.
+    this.hostUndo = whenExiting(() => restoreHost(hostBefore, footprint));
+    createBridge(footprint.bridge, footprint.podSubnet.replace(/\.0\/24$/, '.1/24'), SERVICE_IP);
+  }
+
   /**
    * The registry first (the sandbox image must be in it before containerd asks), then
    * containerd, the controllers, and the kubelet; waits until the Node is Ready and schedulable.
    */
   private async startNode(ports: NodePorts): Promise<void> {
     const b = this.binaries as Required<Binaries>;
-    const footprint: NodeFootprint = {
-      dir: this.dir,
-      podLogsDir: join(this.dir, 'pod-logs'),
-      bridge: `pf${this.runId}`,
-      cgroupRoot: `pullfix-e2e-${this.runId}`,
-    };
-    const hostBefore = snapshotHost();
-    // On an exit without stop() (a crash, ^C), the exit handlers undo what the node did to the host.
-    this.hostUndo = whenExiting(() => restoreHost(hostBefore, footprint));
+    const footprint = this.footprint as NodeFootprint;
+    const hostBefore = this.hostBefore as HostSnapshot;
     const registry = new Registry({ dir: this.dir, port: ports.registry });
     await registry.start();
     const images = new TestImages(b.CRANE as string, registry.host, join(this.dir, 'images'));
@@ -225,8 +251,8 @@ export class TestCluster {
       registries: [registry.host, privateRegistry.host],
       sandboxImage,
       bridge: footprint.bridge,
-      // A /24 per run, so two runs on one machine do not share a bridge subnet.
-      podSubnet: `10.254.${Number.parseInt(this.runId.slice(0, 2), 16)}.0/24`,
+      podSubnet: footprint.podSubnet,
+      serviceCidr: SERVICE_CIDR,
     });
     const controllerManager = new ControllerManager({ binary: b.KUBE_CONTROLLER_MANAGER as string, dir: this.dir, port: ports.controllerManager, kubeconfig: this.kubeconfig, pki: this.pki });
     const scheduler = new Scheduler({ binary: b.KUBE_SCHEDULER as string, dir: this.dir, port: ports.scheduler, kubeconfig: this.kubeconfig });
@@ -433,7 +459,9 @@ export class TestCluster {
     if (node) {
       await node.registry.stop();
       await node.privateRegistry.stop();
-      restoreHost(node.hostBefore, node.footprint);
+    }
+    if (this.hostBefore && this.footprint) {
+      restoreHost(this.hostBefore, this.footprint);
       this.hostUndo?.forget();
     }
     if (process.env.PULLFIX_E2E_KEEP === '1') process.stderr.write(`e2e: logs, certificates and etcd data kept in ${this.dir}\n`);

@@ -25,8 +25,10 @@ export interface ContainerdOptions {
   /** `host:port` of each of the suite's registries, served over plain HTTP. */
   registries: readonly string[];
   sandboxImage: string;
-  /** The CNI network: a bridge without gateway, masquerade or port mapping, so no iptables. */
+  /** The CNI network: a gateway bridge without masquerade or port mapping, so no iptables. */
   bridge: string;
+  /** The Service range: the pods' one route, through the bridge's gateway to the host. */
+  serviceCidr: string;
   podSubnet: string;
 }
 
@@ -81,10 +83,19 @@ export class Containerd {
       plugins: [{
         type: 'bridge',
         bridge: this.opts.bridge,
-        isGateway: false,
+        // The bridge holds the subnet's gateway address: the host (the kubelet's probes, the API
+        // server calling webhook pods) reaches pod IPs through it. Pods get one route, to the
+        // Service range through the host, where the API server listens on the `kubernetes`
+        // ClusterIP; no default route, no masquerade, no port mapping, so no firewall rule.
+        isGateway: true,
         ipMasq: false,
         hairpinMode: false,
-        ipam: { type: 'host-local', ranges: [[{ subnet: this.opts.podSubnet }]], dataDir: join(dir, 'cni-ipam') },
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: this.opts.podSubnet }]],
+          routes: [{ dst: this.opts.serviceCidr }],
+          dataDir: join(dir, 'cni-ipam'),
+        },
       }],
     }, null, 2));
     writeFileSync(this.configFile, [

@@ -7,8 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The sysctls the kubelet sets (pkg/kubelet/cm: setupKernelTunables) unless protectKernelDefaults. */
-export const KUBELET_SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops', 'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes'];
+/**
+ * The sysctls the node changes: the kubelet's (pkg/kubelet/cm: setupKernelTunables, unless
+ * protectKernelDefaults), and IPv4 forwarding, which the CNI bridge plugin turns on for a
+ * gateway bridge (isGateway).
+ */
+export const NODE_SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops', 'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes', 'net.ipv4.ip_forward'];
 
 /** Fixed paths the kubelet and containerd write whatever their configured directories. */
 const FIXED_DIRS = ['/var/lib/kubelet', '/var/log/containers', '/run/containerd'];
@@ -46,7 +50,7 @@ export function firewallRules(): string | undefined {
 
 export function snapshotHost(): HostSnapshot {
   const sysctls: Record<string, string> = {};
-  for (const name of KUBELET_SYSCTLS) if (existsSync(sysctlPath(name))) sysctls[name] = readSysctl(name);
+  for (const name of NODE_SYSCTLS) if (existsSync(sysctlPath(name))) sysctls[name] = readSysctl(name);
   const existed: Record<string, boolean> = {};
   for (const dir of FIXED_DIRS) existed[dir] = existsSync(dir);
   return { sysctls, existed, firewall: firewallRules() };
@@ -149,6 +153,30 @@ export function deleteLink(name: string): void {
   if (linkExists(name)) execFileSync('ip', ['link', 'delete', name], { stdio: 'ignore' });
 }
 
+/**
+ * Creates the node's bridge before anything else, with two addresses: `gateway` (CIDR form, the
+ * pod subnet's gateway, which the CNI bridge plugin would add itself) and `serviceIp` (a /32, the
+ * `kubernetes` Service's ClusterIP), so the API server can listen there and pods reach it at
+ * KUBERNETES_SERVICE_HOST:443 the way kube-proxy would route them (there is none here). The
+ * plugin adopts the bridge: it finds its gateway address first (the kernel lists an interface's
+ * IPv4 addresses in the order they were added) and leaves both alone.
+ */
+export function createBridge(name: string, gateway: string, serviceIp: string): void {
+  if (linkExists(name)) throw new Error(`network interface ${name} exists already: another run with the same id?`);
+  const ip = (...args: string[]): void => {
+    execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  ip('link', 'add', 'name', name, 'type', 'bridge');
+  try {
+    ip('addr', 'add', gateway, 'dev', name);
+    ip('addr', 'add', `${serviceIp}/32`, 'dev', name);
+    ip('link', 'set', name, 'up');
+  } catch (err) {
+    deleteLink(name);
+    throw err;
+  }
+}
+
 /** Symlinks in /var/log/containers that point into `podLogsDir` (the kubelet makes one per container). */
 function containerLogLinks(podLogsDir: string): string[] {
   const dir = '/var/log/containers';
@@ -169,6 +197,8 @@ export interface NodeFootprint {
   dir: string;
   podLogsDir: string;
   bridge: string;
+  /** The pods' subnet on the bridge, e.g. 10.254.55.0/24; its first address is the gateway. */
+  podSubnet: string;
   /** The kubelet's cgroup root, relative to each hierarchy (e.g. `pullfix-e2e-ab12cd`). */
   cgroupRoot: string;
 }

@@ -1,4 +1,8 @@
-// kube-apiserver for the test cluster, on 127.0.0.1 only. With a node, it reaches the kubelet
+// kube-apiserver for the test cluster, on 127.0.0.1 only; with a node, on the `kubernetes`
+// Service's ClusterIP and port 443 instead (a host address on the node's bridge: pods reach it
+// as in-cluster clients do, without kube-proxy), and with --enable-aggregator-routing, so that it
+// calls webhook Services at their endpoints, the pod IPs, which the host reaches through the
+// bridge. With a node, it reaches the kubelet
 // by the Node's Hostname address (`localhost`: the kubelet refuses a loopback InternalIP) with a
 // client certificate, and verifies the kubelet's serving certificate against the test CA.
 import { readFileSync } from 'node:fs';
@@ -26,6 +30,8 @@ export interface ApiServerOptions {
   pki: ClusterPki;
   /** True when a kubelet will register: the kubelet-facing flags are set. */
   withNode: boolean;
+  /** Address to listen on and advertise (default 127.0.0.1). */
+  address?: string;
 }
 
 export class ApiServer {
@@ -33,15 +39,16 @@ export class ApiServer {
   private process: Started | undefined;
 
   constructor(private readonly opts: ApiServerOptions) {
-    this.url = `https://127.0.0.1:${opts.port}`;
+    this.url = `https://${opts.address ?? '127.0.0.1'}:${opts.port}`;
   }
 
   private args(): string[] {
     const { pki, port } = this.opts;
+    const address = this.opts.address ?? '127.0.0.1';
     return [
       `--etcd-servers=${this.opts.etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--secure-port=${port}`,
       `--tls-cert-file=${pki.apiServerCert}`,
       `--tls-private-key-file=${pki.apiServerKey}`,
@@ -61,6 +68,9 @@ export class ApiServer {
             `--kubelet-client-certificate=${pki.adminCert}`,
             `--kubelet-client-key=${pki.adminKey}`,
             `--kubelet-certificate-authority=${pki.caCert}`,
+            // Webhook Services are called at their endpoints (pod IPs), not their ClusterIP:
+            // no kube-proxy routes ClusterIPs on this node.
+            '--enable-aggregator-routing=true',
           ]
         : []),
       `--cert-dir=${join(this.opts.dir, 'apiserver-certs')}`,
