@@ -6,7 +6,9 @@
 #               pullfix serve and the manifests' webhook configuration, with the real kubectl:
 #                 api   etcd + kube-apiserver (test/e2e/*.test.ts): what the API server stores
 #                 node  a one-node cluster: + controller-manager, scheduler, containerd, runc,
-#                       kubelet and a registry (test/e2e/node/*.test.ts): what really runs
+#                       kubelet and a registry (test/e2e/node/*.test.ts): what really runs,
+#                       pullfix's own image (tools/build-image.sh) installed from the Helm
+#                       chart and with make deploy among it
 #               Stops everything it started, by PID, and puts the host back as it was.
 #
 #   make e2e E2E_SUITE=api              one suite (api or node; default: both)

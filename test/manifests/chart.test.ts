@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { makeCerts, removeDir, type CertFiles } from '../helpers/certs.js';
-import { chartDir, helmOrSkip, helm, renderChart, renderChartError, root } from './helm.js';
+import { chartDir, helmOrSkip, helm, renderChart, renderChartError, renderChartTests, root } from './helm.js';
 import {
   all,
   clone,
@@ -17,6 +17,7 @@ import {
   describeCertManager,
   describeSafety,
   enforceRules,
+  expectHardenedPod,
   notControllerOwned,
   one,
   parseObjects,
@@ -26,6 +27,7 @@ import {
   whatEnforceLeavesOut,
   webhookConfiguration,
   type KObject,
+  type PodSpec,
   type Rule,
 } from './safety.js';
 
@@ -61,6 +63,46 @@ describe('charts/pullfix (helm)', function () {
       expect(result.status, `${args.join(' ')}\n${result.stdout}${result.stderr}`).to.equal(0);
       expect(result.stdout).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
+  });
+
+  describe('helm test (templates/tests/admission-check.yaml)', function () {
+    it('is left out of what helm install creates, and each of its objects is a test hook deleted once it passes', function () {
+      if (!helmBin) this.skip();
+      expect(render().filter((o) => o.metadata?.annotations?.['helm.sh/hook'] !== undefined).map((o) => `${o.kind}/${o.metadata?.name}`)).to.deep.equal([]);
+      const objects = renderChartTests(helmBin);
+      expect(objects.map((o) => `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`)).to.deep.equal([
+        'ServiceAccount/pullfix-system/pullfix-test',
+        'Role/default/pullfix-test',
+        'RoleBinding/default/pullfix-test',
+        'Pod/pullfix-system/pullfix-test',
+      ]);
+      for (const o of objects) {
+        expect(o.metadata?.annotations?.['helm.sh/hook'], o.kind).to.equal('test');
+        expect(o.metadata?.annotations?.['helm.sh/hook-delete-policy'], o.kind).to.equal('before-hook-creation,hook-succeeded');
+      }
+    });
+
+    it('may only create Pods (dry runs) in helmTest.namespace, as its own ServiceAccount, from a hardened pod', function () {
+      if (!helmBin) this.skip();
+      const objects = renderChartTests(helmBin, ['--set', 'helmTest.namespace=shop']);
+      const role = one(objects, 'Role', 'pullfix-test') as KObject & { rules: unknown };
+      expect(role.metadata?.namespace).to.equal('shop');
+      expect(role.rules).to.deep.equal([{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }]);
+      const binding = one(objects, 'RoleBinding', 'pullfix-test') as KObject & { subjects: unknown; roleRef: unknown };
+      expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'pullfix-test', namespace: 'pullfix-system' }]);
+      expect(binding.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pullfix-test' });
+      const pod = one(objects, 'Pod', 'pullfix-test') as KObject & { spec: PodSpec & { serviceAccountName?: string; restartPolicy?: string } };
+      expect(pod.spec.serviceAccountName).to.equal('pullfix-test');
+      expect(pod.spec.restartPolicy).to.equal('Never');
+      expectHardenedPod(pod.spec);
+      const container = pod.spec.containers[0] as { command?: string[]; env?: { name: string; value: string }[]; image?: string };
+      expect(container.command).to.deep.equal(['/usr/local/bin/node', '-e']);
+      expect(container.env).to.deep.equal([{ name: 'CHECK_NAMESPACE', value: 'shop' }]);
+      expect(container.image).to.equal(deployment(render()).spec.template.spec.containers[0]?.image);
+      const off = helm(helmBin, ['template', 'pullfix', chartDir, '--namespace', 'pullfix-system', '--kube-version', '1.32.0', '--set', 'helmTest.enabled=false']);
+      expect(off.status, off.stderr).to.equal(0);
+      expect(parseObjects(off.stdout, 'helmTest.enabled=false').filter((o) => o.metadata?.annotations?.['helm.sh/hook'] === 'test')).to.deep.equal([]);
+    });
   });
 
   const modes = [

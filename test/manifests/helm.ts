@@ -40,9 +40,20 @@ export function helm(binary: string, args: string[], env: NodeJS.ProcessEnv = pr
   return spawnSync(binary, args, { encoding: 'utf8', env, timeout: 120_000 });
 }
 
-/** `helm template` of charts/pullfix as release `release` in `namespace`, with value flags (`--set`, `--set-json`). */
+/**
+ * `helm template` of charts/pullfix as release `release` in `namespace`, with value flags (`--set`,
+ * `--set-json`): what `helm install` creates, so without the `helm test` hooks (`--skip-tests`),
+ * which exist only while `helm test` runs; renderChartTests() renders those alone.
+ */
 export function helmTemplate(binary: string, valueArgs: string[] = [], release = 'pullfix', namespace = 'pullfix-system'): SpawnSyncReturns<string> {
-  return helm(binary, ['template', release, chartDir, '--namespace', namespace, '--kube-version', KUBE_VERSION, ...valueArgs]);
+  return helm(binary, ['template', release, chartDir, '--namespace', namespace, '--kube-version', KUBE_VERSION, '--skip-tests', ...valueArgs]);
+}
+
+/** The objects of the chart's `helm test` hooks (templates/tests/), rendered as `helm test` creates them. */
+export function renderChartTests(binary: string, valueArgs: string[] = []): KObject[] {
+  const result = helm(binary, ['template', 'pullfix', chartDir, '--namespace', 'pullfix-system', '--kube-version', KUBE_VERSION, '--show-only', 'templates/tests/admission-check.yaml', ...valueArgs]);
+  if (result.status !== 0) throw new Error(`helm template --show-only templates/tests/admission-check.yaml ${valueArgs.join(' ')}: ${result.stderr}`);
+  return parseObjects(result.stdout, 'helm template (tests)');
 }
 
 /** The objects `helm template` renders; throws with helm's stderr when it fails. */
