@@ -57,6 +57,16 @@ export async function waitForNewRunningPod(cluster: TestCluster, namespace: stri
   }, { timeoutMs, intervalMs: 500 });
 }
 
+/** Waits (bounded) until `count` live pods of `selector` are Running with every container ready; returns them. */
+export async function waitForRunningPods(cluster: TestCluster, namespace: string, selector: string, count: number, timeoutMs = 120_000): Promise<Json[]> {
+  return waitFor(`${count} running pods of ${selector} in ${namespace}`, async () => {
+    const pods = await livePods(cluster, namespace, selector);
+    const ready = pods.filter((pod) => running(pod) && pod.status?.phase === 'Running');
+    if (ready.length === count) return ready;
+    throw new Error(`live pods: ${pods.map(waitingReason).join(', ') || 'none'}`);
+  }, { timeoutMs, intervalMs: 500 });
+}
+
 /** What `pod` runs: its first container's digest and printed build. */
 export async function observe(cluster: TestCluster, namespace: string, pod: Json): Promise<RunningBuild> {
   const name = pod.metadata.name as string;

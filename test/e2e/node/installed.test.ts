@@ -9,14 +9,15 @@
 // The suite's own pullfix (a process on the host) is unregistered for this file and registered
 // again after it, so every review here is served from a pod.
 import { expect } from 'chai';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { repoPath } from '../../helpers/fixtures.js';
 import { KUBE_VERSION, buildHelm, chartDir, findHelm } from '../../manifests/helm.js';
 import { type TestCluster, type TestNode, shared, sleep, waitFor } from '../harness/cluster.js';
-import { livePods, observe, restartAndObserve, waitForNewRunningPod } from '../harness/running.js';
+import { type KubectlResult, run as runCommand } from '../harness/kubectl.js';
+import { livePods, observe, restartAndObserve, waitForNewRunningPod, waitForRunningPods } from '../harness/running.js';
 import { CreateStream, type StreamCounts } from '../harness/stream.js';
 import { changesNote, manifest, podSpecOf, pullPolicies, strayPodSpec, workload } from '../harness/workloads.js';
 
@@ -30,23 +31,9 @@ const SELECTOR = `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/compon
 const RATE = 25;
 const GRACE = { terminationGracePeriodSeconds: 1 };
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 300_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+/** Runs a command to completion (bounded); never throws for a non-zero exit. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 300_000): Promise<KubectlResult> {
+  return runCommand(command, args, env, { timeoutMs });
 }
 
 /** GET over plain HTTP from the host to a pod IP (the health port): the path the kubelet's probes take. */
@@ -84,7 +71,7 @@ describe('node: pullfix installed from its chart and its image', () => {
   let node: TestNode;
   let releaseNs: string;
   let image: { repository: string; tag: string };
-  const helm = (args: string[], timeoutMs = 300_000): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  const helm = (args: string[], timeoutMs = 300_000): Promise<KubectlResult> =>
     run(HELM, [...args, '--kubeconfig', cluster.kubeconfig], process.env, timeoutMs);
   const helmOk = async (args: string[], timeoutMs?: number): Promise<string> => {
     const r = await helm(args, timeoutMs);
@@ -311,12 +298,7 @@ describe('node: pullfix installed from its chart and its image', () => {
         await waitFor('every pullfix pod to be gone', async () => ((await webhookPods()).length === 0 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500 });
 
         await cluster.kubectlOk(['scale', 'deployment', 'web', '-n', enforceNs, '--replicas=2']);
-        const running = await waitFor('two running pods of web', async () => {
-          const pods = await livePods(cluster, enforceNs, 'app=web');
-          const ready = pods.filter((p) => ((p.status?.containerStatuses ?? []) as Json[]).every((s) => s.ready === true) && p.status?.phase === 'Running');
-          return ready.length === 2 ? ready : undefined;
-        }, { timeoutMs: 120_000, intervalMs: 500 });
-        expect(running).to.have.length(2);
+        expect(await waitForRunningPods(cluster, enforceNs, 'app=web', 2)).to.have.length(2);
         const refused = await cluster.kubectl(['create', '-f', '-'], { stdin: manifest(workload('Deployment', 'new-app', enforceNs, { containers: [{ name: 'app', image: 'registry.invalid/app:dev' }] })) });
         expect(refused.status, 'a user\'s new Deployment is refused while pullfix is down (fail-closed)').to.not.equal(0);
         expect(refused.stderr).to.match(/enforce\.pullfix\.dev/);

@@ -4,8 +4,7 @@
 // a scale or a crashed pod is never blocked by pullfix's outage.
 import { expect } from 'chai';
 import { type TestCluster, shared } from '../harness/cluster.js';
-import { livePods } from '../harness/running.js';
-import { waitFor } from '../harness/processes.js';
+import { waitForRunningPods } from '../harness/running.js';
 import { manifest, workload } from '../harness/workloads.js';
 
 type Json = Record<string, any>;
@@ -30,11 +29,7 @@ describe('node: pullfix stopped, an enforce namespace', () => {
 
   it('kubectl scale: the ReplicaSet is updated, its new Pod created and run, its status written; nothing refused', async () => {
     await cluster.kubectlOk(['scale', 'deployment/demo', '-n', ns, '--replicas=2']);
-    const pods = await waitFor('two running pods', async () => {
-      const live = await livePods(cluster, ns, 'app=demo');
-      const ready = live.filter((p) => ((p.status?.containerStatuses ?? []) as Json[]).every((s) => s.ready === true) && p.status?.phase === 'Running');
-      return ready.length === 2 ? ready : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 500 });
+    const pods = await waitForRunningPods(cluster, ns, 'app=demo', 2);
     expect(pods).to.have.length(2);
     const events = JSON.parse((await cluster.kubectlOk(['get', 'events', '-n', ns, '-o', 'json'])).stdout) as { items: Json[] };
     const refused = events.items.filter((e) => /Failed|Error/.test(e.reason as string) || /webhook/i.test(e.message as string));
