@@ -81,9 +81,35 @@ export function matchGlob(glob: string, value: string): boolean {
   }
 }
 
-/** One matcher for a list of globs; an empty list matches nothing. */
+/** The glob's literal start, up to its first wildcard or line break: every match begins with it. */
+function literalPrefix(glob: string): string {
+  let i = 0;
+  while (i < glob.length) {
+    const unit = glob.charCodeAt(i);
+    if (unit === STAR || unit === QUESTION || isLineBreak(unit)) break;
+    i++;
+  }
+  return glob.slice(0, i);
+}
+
+/** Answers kept per matcher: images repeat from review to review. */
+const KEPT_ANSWERS = 1024;
+
+/**
+ * One matcher for a list of globs; an empty list matches nothing. A value that does not start
+ * with a glob's literal prefix is rejected without matching, and the last KEPT_ANSWERS answers
+ * are kept (a Map in insertion order: the oldest goes first when it is full).
+ */
 export function compileGlobs(globs: readonly string[]): (value: string) => boolean {
   if (globs.length === 0) return () => false;
-  const list = [...globs];
-  return (value) => list.some((glob) => matchGlob(glob, value));
+  const list = globs.map((glob) => ({ glob, prefix: literalPrefix(glob) }));
+  const kept = new Map<string, boolean>();
+  return (value) => {
+    const known = kept.get(value);
+    if (known !== undefined) return known;
+    const answer = list.some(({ glob, prefix }) => value.startsWith(prefix) && matchGlob(glob, value));
+    if (kept.size >= KEPT_ANSWERS) kept.delete(kept.keys().next().value as string);
+    kept.set(value, answer);
+    return answer;
+  };
 }

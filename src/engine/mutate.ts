@@ -79,11 +79,18 @@ function namesIn(list: unknown): Set<unknown> {
  * needed for: a value other than its image's default, which rules 6 and 7 would read as the
  * user's (note.ts says what a cut means).
  */
-function nextNote(own: readonly NoteEntry[], earlier: ReadonlyArray<Note | undefined>, podSpec: JsonObject, stray: Note['strayRemoved']): string {
+function nextNote(own: readonly NoteEntry[], earlier: ReadonlyArray<Note | undefined>, podSpec: JsonObject, stray: Note['strayRemoved'], sameAsOwn?: string): string {
   const held = heldByName(podSpec);
   const holding = (list: ContainerList, name: string, value: PullPolicy): Held[] => (held.get(`${list}/${name}`) ?? []).filter((h) => h.value === value);
   const entries = mergeNotes(own, earlier, (list, name, value) => holding(list, name, value).length > 0);
   const needed = (e: NoteEntry): boolean => holding(e.list, e.name, e.to).some((h) => typeof h.image !== 'string' || defaultPullPolicy(h.image) !== e.to);
+  // Nothing merged from earlier notes (mergeNotes keeps `own` first, in order) and every entry
+  // needed alike: `first` cannot reorder a cut, so the note is `own` formatted, which the caller
+  // has already written (the request's summary) — the same text, not formatted twice.
+  if (sameAsOwn !== undefined && entries.length === own.length) {
+    const flags = entries.map(needed);
+    if (flags.every(Boolean) || !flags.some(Boolean)) return sameAsOwn;
+  }
   return formatNote({ entries, ...(stray ? { strayRemoved: stray } : {}) }, { first: needed });
 }
 
@@ -228,7 +235,7 @@ export function createEngine(config: CompiledConfig): Engine {
     // The note keeps what pullfix removed earlier while that value is still the one in force.
     const noteStray = strayRemoved ?? (stray?.recorded ? stray.value : undefined);
     const note = source === 'admission'
-      ? (after: JsonObject): string => nextNote([...plan.changes, ...adopted], [sentNote, history.oldNote], after, noteStray)
+      ? (after: JsonObject): string => nextNote([...plan.changes, ...adopted], [sentNote, history.oldNote], after, noteStray, noteStray === strayRemoved ? summary : undefined)
       : undefined;
     const { mutated, patch } = applyPlan(object, rule.podSpecPath, plan.changes, removeStray, note);
     // Only the note could change, and it already says this (a reinvocation): nothing to send.

@@ -171,7 +171,10 @@ export function parseNote(text: unknown): Note {
 const recordIndexes = new WeakMap<Note, Set<string>>();
 
 function recordKey(list: ContainerList, name: string, value: unknown): string {
-  return JSON.stringify([list, name, value]);
+  // NUL cannot occur in a list name or a pull policy; a name holding one still gives a distinct
+  // key, since list and value are fixed words. Anything but a string value (never recorded) is
+  // kept apart by its JSON form.
+  return typeof value === 'string' && !value.includes('\u0000') ? `${list}\u0000${value}\u0000${name}` : JSON.stringify([list, name, value]);
 }
 
 /** Whether the note says pullfix set entry `name` of `list` to `value`. */

@@ -96,6 +96,20 @@ describe('engine: exemptImages globs', () => {
     );
   });
 
+  it('one matcher asked again and again (its kept answers, evicted past 1,024 images) answers as the old RegExp', () => {
+    const chars = ['a', 'b', '/', '.', '\n'];
+    const globs = ['a*', '*b', 'a?/b*', 'b.*a', '\n*'];
+    const isExempt = compileGlobs(globs);
+    const old = oldCompileGlobs(globs);
+    checkProperty(
+      fc.property(fc.array(fc.array(fc.constantFrom(...chars), { maxLength: 8 }).map((cs) => cs.join('')), { minLength: 1, maxLength: 3000 }), (images) => {
+        // Each image twice: the second answer comes from what the matcher kept (or recomputes after eviction).
+        for (const image of [...images, ...images]) expect(isExempt(image), JSON.stringify(image)).to.equal(old(image));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('keeps globToRegExp for the policy generator, as before', () => {
     for (const glob of ['localhost:5000/*', 'a.b?c', '(x)|[y]']) expect(globToRegExp(glob).source).to.equal(oldGlobToRegExp(glob).source);
   });
