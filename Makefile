@@ -23,6 +23,8 @@ install: $(NODE_MODULES)
 build: install
 	npx tsc -p tsconfig.json
 	chmod +x dist/src/cli/main.js dist/src/cli/kubectl-pullfix.js
+	@# The commit `pullfix version` reports (`unknown` outside a git checkout).
+	@printf '{"commit":"%s"}\n' "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" > dist/src/build-info.json
 
 lint: install
 	npx tsc -p tsconfig.json --noEmit

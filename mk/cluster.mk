@@ -54,6 +54,7 @@ ifeq ($(IMAGE_BUILDER),docker)
 	$(DOCKER) build -t $(IMAGE) .
 else ifeq ($(IMAGE_BUILDER),daemonless)
 	npx tsc -p tsconfig.json
+	@printf '{"commit":"%s"}\n' "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" > dist/src/build-info.json
 	IMAGE='$(IMAGE)' IMAGE_OUT='$(IMAGE_OUT)' IMAGE_PUSH='$(IMAGE_PUSH)' IMAGE_PLATFORM='$(IMAGE_PLATFORM)' \
 	  IMAGE_INSECURE='$(IMAGE_INSECURE)' bash tools/build-image.sh
 else

@@ -7,6 +7,7 @@ import { registerAudit } from './audit-command.js';
 import { registerKrm } from './krm-command.js';
 import { registerPolicy } from './policy-command.js';
 import { registerServe } from './serve-command.js';
+import { registerVersion } from './version-command.js';
 import { exitCodeFor, reportError } from './errors.js';
 
 function version(): string {
@@ -14,11 +15,17 @@ function version(): string {
   return pkg.version;
 }
 
+/** `pullfix fix`, `pullfix audit`: how a command is typed, for "See '… --help'". */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 export function buildProgram(): Command {
   const program = new Command('pullfix')
     .description('Keeps container image pull policies right where Kubernetes workloads are deployed.')
     .version(version())
-    .showHelpAfterError()
     // Usage errors exit 2, like invalid input; 1 is reserved for `fix --check` findings.
     .exitOverride();
   registerServe(program);
@@ -26,6 +33,13 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerKrm(program);
   registerPolicy(program);
+  registerVersion(program, version());
+  // A usage error is one line (commander adds the nearest flag or command when one is close:
+  // `(Did you mean --check?)`), then where the usage is, as kubectl says it; not the whole help.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const command of all(program)) {
+    command.showSuggestionAfterError(true).showHelpAfterError(`See '${commandPath(command)} --help' for usage.`);
+  }
   return program;
 }
 

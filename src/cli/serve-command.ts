@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import type { NamespaceSource } from '../cluster/namespace-source.js';
 import { UsageError } from './errors.js';
@@ -59,7 +59,7 @@ export function registerServe(program: Command): void {
     .option('--namespaces <file>', 'read Namespace objects from a file (kubectl get ns -o yaml) instead of the API server')
     .option('--health-port <port>', 'plain HTTP port for /healthz, /readyz and /metrics', parsePort, 8080)
     .option('--host <address>', 'address to listen on (default: all)')
-    .option('--log-level <level>', 'log level: debug, info, warn, error', 'info')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     // Defaults sized to the Deployment's 256 MiB memory limit (server/limits.ts).
     .option('--max-inflight-bytes <size>', 'bytes of review bodies held at once; a review that does not fit is answered 429 (at least 7Mi)', parseBytes, DEFAULT_MAX_INFLIGHT_BYTES)
     .option('--max-connections <n>', 'connections held at once on --port; more are closed as they arrive', parseCount, DEFAULT_MAX_CONNECTIONS)

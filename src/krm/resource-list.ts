@@ -48,7 +48,9 @@ export function parseResourceList(source: string): ResourceList {
   const value: unknown = doc.toJS();
   if (!isObject(value) || !isMap(doc.contents)) throw new KrmError('expected a ResourceList: the input is not a mapping');
   if (value.kind !== 'ResourceList') {
-    throw new KrmError(`expected kind ResourceList, got ${JSON.stringify(value.kind)} (is this a manifest? use pullfix fix for manifests)`);
+    throw new KrmError(value.kind === undefined
+      ? 'expected kind ResourceList, got an object with no kind (a KRM function reads a ResourceList on stdin; for manifests use pullfix fix)'
+      : `expected kind ResourceList, got ${JSON.stringify(value.kind)} (is this a manifest? use pullfix fix for manifests)`);
   }
   if (!(RESOURCE_LIST_VERSIONS as readonly unknown[]).includes(value.apiVersion)) {
     throw new KrmError(`ResourceList apiVersion must be one of ${RESOURCE_LIST_VERSIONS.join(', ')}, got ${JSON.stringify(value.apiVersion)}`);
