@@ -65,6 +65,42 @@ describe('charts/pullfix (helm)', function () {
     }
   });
 
+  it('Chart.yaml carries what Helm and Artifact Hub show: home, sources, kubeVersion, license, the same license as package.json', function () {
+    const chart = parse(readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8')) as Record<string, any>;
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string; license: string };
+    expect(chart.home).to.match(/^https:\/\//);
+    expect(chart.sources).to.be.an('array').that.is.not.empty;
+    expect(chart.kubeVersion).to.equal('>=1.30.0-0');
+    expect(chart.appVersion).to.equal(pkg.version);
+    expect(chart.annotations['artifacthub.io/license']).to.equal(pkg.license);
+    expect(parse(chart.annotations['artifacthub.io/links'] as string)).to.deep.equal([{ name: 'source', url: chart.sources[0] }]);
+  });
+
+  describe('values.schema.json', function () {
+    it('refuses a value of the wrong type, a value outside its set, and a misspelt key, naming each', function () {
+      if (!helmBin) this.skip();
+      const cases: Array<[string[], RegExp]> = [
+        [['--set', 'replicaCount=two'], /at '\/replicaCount': got string, want integer/],
+        [['--set', 'image.pullPolicy=Sometimes'], /at '\/image\/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/],
+        [['--set', 'config.mode=strict'], /at '\/config\/mode': value must be one of 'off', 'default', 'enforce'/],
+        [['--set', 'config.policies.mutable=always'], /at '\/config\/policies\/mutable'/],
+        [['--set-json', 'podLabels=["team"]'], /at '\/podLabels': got array, want object/],
+        [['--set', 'staleAudit.enabled=yes please'], /at '\/staleAudit\/enabled': got string, want boolean/],
+        [['--set', 'replicaCunt=3'], /additional properties 'replicaCunt' not allowed/],
+        [['--set', 'image.digest=sha256:abc'], /at '\/image\/digest'/],
+      ];
+      for (const [args, message] of cases) expect(renderError(args), args.join(' ')).to.match(message);
+    });
+
+    it('leaves the ranges the templates check to the templates, which name the value (the messages above stay)', function () {
+      if (!helmBin) this.skip();
+      expect(renderError(['--set', 'webhooks.default.timeoutSeconds=31'])).to.match(/webhooks\.default\.timeoutSeconds: must be a whole number from 1 to 30/);
+      expect(renderError(['--set', 'certificates.mode=self'])).to.match(/certificates\.mode: must be generate, cert-manager or secret/);
+      // What the values file itself holds, and a `global` from an umbrella chart, pass.
+      expect(render(['--set', 'global.imageRegistry=registry.example'])).to.not.be.empty;
+    });
+  });
+
   describe('helm test (templates/tests/admission-check.yaml)', function () {
     it('is left out of what helm install creates, and each of its objects is a test hook deleted once it passes', function () {
       if (!helmBin) this.skip();
