@@ -31,6 +31,21 @@ describe('pullfix policy: command', () => {
     expect(docs[0].spec.variables.find((v: { name: string }) => v.name === 'policies').expression).to.contain("? v : 'Never'");
   });
 
+  it('-o json prints the same two objects as a v1 List (kubectl apply -f takes it)', () => {
+    const file = path.join(dir, 'config-json.yaml');
+    writeFileSync(file, 'policies: {tagged: Never}\n');
+    const yaml = parseAllDocuments(pullfix('--config', file).stdout).map((d) => d.toJS());
+    const r = pullfix('--config', file, '-o', 'json');
+    expect(r.status, r.stderr).to.equal(0);
+    const list = JSON.parse(r.stdout) as { apiVersion: string; kind: string; items: unknown[] };
+    expect(list.apiVersion).to.equal('v1');
+    expect(list.kind).to.equal('List');
+    expect(list.items).to.deep.equal(yaml);
+    const bad = pullfix('-o', 'xml');
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.contain('Allowed choices are yaml, json.');
+  });
+
   it('refuses an unknown --api-version with exit 2 and names the flag', () => {
     const r = pullfix('--api-version', 'v2');
     expect(r.status).to.equal(2);
