@@ -120,8 +120,13 @@ describe('engine: SPEC §4 against an oracle (fast-check)', () => {
       }),
       { numRuns: 1000 },
     );
-    expect(enforced).to.be.greaterThan(300);
-    expect(filled).to.be.greaterThan(300);
+    // Coverage guards over both runs (fixed and random seed, 2,000 cases): enough entries took
+    // each path for the property to mean something. Measured over random seeds: enforced
+    // 1,859–1,931, filled 293–358; a bound at the typical count (300) failed one random seed in
+    // four (PULLFIX_SEED=-1388281987 gives 293), so the bounds sit well below it and far above
+    // what a generator that stopped producing these cases would give (near 0).
+    expect(enforced).to.be.greaterThan(1000);
+    expect(filled).to.be.greaterThan(150);
   });
 
   it('property: every entry ends with the value the tables give, and nothing else changes it', () => {
