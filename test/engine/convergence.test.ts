@@ -22,6 +22,26 @@ function requestOf(review: Review): MutationRequest {
   return { group: kind.group, kind: kind.kind, operation, object, oldObject: oldObject ?? undefined, policy, source: 'admission' };
 }
 
+/**
+ * The fuzzer's Pod: applied with kubectl (an empty last-applied) and carrying pullfix's note for
+ * container app with a removed stray Always, around `spec`.
+ */
+function notedPod(spec: Record<string, unknown>): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'obj',
+      namespace: 'ns-0',
+      annotations: {
+        [CHANGES_ANNOTATION]: 'containers[app]: unset->Always (pod-level value); removed pod-level imagePullPolicy Always',
+        'kubectl.kubernetes.io/last-applied-configuration': '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"obj"},"spec":{"containers":[]}}\n',
+      },
+    },
+    spec,
+  };
+}
+
 describe('engine: reinvocation converges after one call (SPEC §2)', () => {
   describe('found by fuzzing (test/reliability/fuzz-engine, seed -649658979)', () => {
     it('a Pod CREATE carrying a note, app:dev (Always) and nginx:1.0 (IfNotPresent): the second call gives no patch', () => {
@@ -44,19 +64,7 @@ describe('engine: reinvocation converges after one call (SPEC §2)', () => {
     });
 
     it("the fuzzer's shrunk case: an unnamed image volume and app:dev, a noted stray, oldObject sent on CREATE", () => {
-      const object = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: 'obj',
-          namespace: 'ns-0',
-          annotations: {
-            [CHANGES_ANNOTATION]: 'containers[app]: unset->Always (pod-level value); removed pod-level imagePullPolicy Always',
-            'kubectl.kubernetes.io/last-applied-configuration': '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"obj"},"spec":{"containers":[]}}\n',
-          },
-        },
-        spec: { restartPolicy: 'Always', containers: [{ name: 'app', image: 'example.com/app:dev', imagePullPolicy: 'Always' }], volumes: [{ image: { reference: 'nginx' } }] },
-      };
+      const object = notedPod({ restartPolicy: 'Always', containers: [{ name: 'app', image: 'example.com/app:dev', imagePullPolicy: 'Always' }], volumes: [{ image: { reference: 'nginx' } }] });
       const rounds = callsUntilStable(engine, { group: '', kind: 'Pod', operation: 'CREATE', object, oldObject: structuredClone(object), policy, source: 'admission' });
       expect(rounds.patched, `notes, call by call:\n${rounds.notes.join('\n')}`).to.equal(1);
     });
@@ -64,19 +72,7 @@ describe('engine: reinvocation converges after one call (SPEC §2)', () => {
 
   describe('found by test/reliability/fuzz-engine with PULLFIX_SEED=1, before the fix', () => {
     it('a Pod CREATE whose stray field pullfix removes while the note sent records app: the note keeps app, one call', () => {
-      const object = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: 'obj',
-          namespace: 'ns-0',
-          annotations: {
-            [CHANGES_ANNOTATION]: 'containers[app]: unset->Always (pod-level value); removed pod-level imagePullPolicy Always',
-            'kubectl.kubernetes.io/last-applied-configuration': '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"obj"},"spec":{"containers":[]}}\n',
-          },
-        },
-        spec: { restartPolicy: 'Always', containers: [{ name: 'app', image: 'docker.io/library/nginx:1.27.3', imagePullPolicy: 'Always' }], imagePullPolicy: 'Always' },
-      };
+      const object = notedPod({ restartPolicy: 'Always', containers: [{ name: 'app', image: 'docker.io/library/nginx:1.27.3', imagePullPolicy: 'Always' }], imagePullPolicy: 'Always' });
       const rounds = callsUntilStable(engine, { group: '', kind: 'Pod', operation: 'CREATE', object, oldObject: structuredClone(object), policy, source: 'admission' });
       expect(rounds.patched, `notes, call by call:\n${rounds.notes.join('\n')}`).to.equal(1);
       expect(rounds.notes[0]).to.equal('containers[app]: unset->Always (pod-level value); removed pod-level imagePullPolicy Always');
