@@ -1,5 +1,5 @@
 // Worst cases of the size bounds on mutable-tag patterns and of `exemptImages` globs
-// (README "Mutable-tag patterns run in linear time"): `node dist/bench/patterns.js`.
+// (docs/configuration.md, "Mutable-tag patterns run in linear time"): `node dist/bench/patterns.js`.
 //
 // For each hostile shape, the largest instance the bounds accept (at most 192 RE2 instructions,
 // 1,024 characters) is matched against 128-character tags, the longest a tag can be, the way

@@ -1,7 +1,7 @@
-// The README's console examples run verbatim and print what it says they print.
+// The console examples of the README and of docs/ run verbatim and print what they say they print.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { REPO_ROOT, repoPath } from './helpers/fixtures.js';
 
 interface Example {
@@ -25,18 +25,23 @@ function consoleExamples(markdown: string): Example[] {
   return examples;
 }
 
-describe('README examples', () => {
-  const examples = consoleExamples(readFileSync(repoPath('README.md'), 'utf8'));
+const PAGES = ['README.md', ...readdirSync(repoPath('docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
 
-  it('has console examples to check', () => {
-    expect(examples.length).to.be.at.least(2);
+for (const page of PAGES) {
+  describe(`${page} examples`, () => {
+    for (const example of consoleExamples(readFileSync(repoPath(page), 'utf8'))) {
+      it(`$ ${example.command}`, () => {
+        // The examples end with `; echo "exit $?"`, so the shell itself succeeds.
+        const output = execFileSync('bash', ['-c', example.command], { cwd: REPO_ROOT, encoding: 'utf8' });
+        expect(output).to.equal(example.expected);
+      });
+    }
   });
+}
 
-  for (const example of examples) {
-    it(`$ ${example.command}`, () => {
-      // The examples end with `; echo "exit $?"`, so the shell itself succeeds.
-      const output = execFileSync('bash', ['-c', example.command], { cwd: REPO_ROOT, encoding: 'utf8' });
-      expect(output).to.equal(example.expected);
-    });
-  }
+describe('documentation examples', () => {
+  it('has console examples to check', () => {
+    const count = PAGES.reduce((n, page) => n + consoleExamples(readFileSync(repoPath(page), 'utf8')).length, 0);
+    expect(count).to.be.at.least(4);
+  });
 });

@@ -6,8 +6,8 @@
 // read by digest at most once, bounded concurrency, a timeout per request and a deadline per
 // run; a 429 is reported with its Retry-After, and that registry is not asked again in the run.
 //
-// No npm package does HEAD with all four media types, token caching and 429 handling (see the
-// README); this is built on Node's fetch.
+// No npm package does HEAD with all four media types, token caching and 429 handling (see
+// docs/audit.md); this is built on Node's fetch.
 
 import { createHash } from 'node:crypto';
 import type { Credential } from './credentials.js';

@@ -1,5 +1,5 @@
 // A config file's `mutableTags` over the size bounds is a start-up error naming the file and the
-// field (README "Configuration"), read from a real file as `serve --config` and `fix --config` do.
+// field (docs/configuration.md), read from a real file as `serve --config` and `fix --config` do.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -82,7 +82,7 @@ function plain(text: string): string {
   return /^[A-Za-z0-9._-]+$/.test(text) ? text : JSON.stringify(text);
 }
 
-/** A note in pullfix's format (README "The note"), written here from the format, not the code. */
+/** A note in pullfix's format (docs/configuration.md, "The note"), written here from the format, not the code. */
 export function noteText(parts: ReadonlyArray<{ list: ListName; name: string; from?: string; to: string; why: string }>, stray?: string): string {
   const out = parts.map((p) => `${p.list}[${plain(p.name)}]: ${p.from === undefined ? 'unset' : plain(p.from)}->${p.to} (${p.why})`);
   if (stray !== undefined) out.push(`removed pod-level imagePullPolicy ${stray}`);

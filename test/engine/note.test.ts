@@ -1,4 +1,4 @@
-// The `pullfix.dev/changes` note's format (README "The note"): written, cut at its bound, read
+// The `pullfix.dev/changes` note's format (docs/configuration.md, "The note"): written, cut at its bound, read
 // back, and merged with earlier notes.
 import { expect } from 'chai';
 import fc from 'fast-check';

@@ -3,7 +3,7 @@
 // over plain HTTP (certs.d). No public registry can be reached, so the sandbox image is the
 // suite's own pause image in that registry.
 //
-// Fixes this host needs (see the README's node suite section):
+// Fixes this host needs (see docs/e2e.md, "What the node suite needs from the host"):
 //   restrict_oom_score_adj   the VM forbids lowering oom_score_adj: without it every sandbox
 //                            fails with "can't get final child's PID from pipe: EOF";
 //   netns_mounts_under_state_dir   network namespaces mounted under the run, not /var/run/netns;

@@ -3,7 +3,7 @@
 // register and read what its pods need). The node is named `localhost`, the name the API server
 // dials (--kubelet-preferred-address-types=Hostname): the kubelet refuses a loopback node IP.
 //
-// Fixes this host needs (see the README's node suite section):
+// Fixes this host needs (see docs/e2e.md, "What the node suite needs from the host"):
 //   failCgroupV1: false          cgroups are v1 here; kubelet 1.35+ refuses them otherwise (KEP-5573);
 //   cgroupDriver: cgroupfs       no systemd; containerd's runc options say the same;
 //   cgroupRoot                   the run's own cgroup, so cleanup removes exactly what it made;
