@@ -21,6 +21,10 @@ fi
 command -v openssl >/dev/null 2>&1 || { echo "bench: openssl is needed for the certificates" >&2; exit 1; }
 command -v h2load >/dev/null 2>&1 || echo "bench: no h2load; the load comes from autocannon" >&2
 
-# pullfix fix on 10,000 and 50,000 documents and on 50 MB: time and peak RSS (bench/fix.ts).
-node dist/bench/fix.js
-exec node dist/bench/run.js "$@"
+# pullfix fix on 10,000 and 50,000 documents and on 50 MB, krm on a 50 MB ResourceList: time and
+# peak RSS (bench/fix.ts); its figures go to run.js, which judges them against the targets.
+BENCH_FIX_OUT=$(mktemp)
+export BENCH_FIX_OUT
+trap 'rm -f "$BENCH_FIX_OUT"' EXIT
+if [[ ${BENCH_FIX:-1} != 0 ]]; then node dist/bench/fix.js; fi
+node dist/bench/run.js "$@"

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SHAPES, flags } from './common.js';
 
-/** Lower is better for `us`, `ms`, `ns`, `MB`; higher for `req/s`. */
+/** Lower is better for `us`, `ms`, `ns`, `s`, `MB`; higher for `req/s`. */
 interface Figure {
   name: string;
-  unit: 'µs' | 'ms' | 'ns' | 'MB' | 'req/s';
+  unit: 'µs' | 'ms' | 'ns' | 's' | 'MB' | 'req/s';
   read: (r: Partial<Record<string, any>>) => unknown;
 }
 
@@ -31,6 +31,13 @@ const FIGURES: Figure[] = [
   { name: 'namespace lookup', unit: 'ns', read: (r) => r.inProcess?.namespaces?.lookupNs },
   { name: 'namespace policy resolution', unit: 'µs', read: (r) => r.inProcess?.namespaces?.resolveUs },
   { name: 'pullfix RSS after load', unit: 'MB', read: (r) => r.servers?.pullfix?.rssMB },
+  ...['fix-50mb', 'fix-50k-docs', 'krm-50mb'].flatMap((key): Figure[] => [
+    { name: `${key} wall time`, unit: 's', read: (r) => (r.fix?.runs as Array<{ key: string; wallS: number }> | undefined)?.find((x) => x.key === key)?.wallS },
+    { name: `${key} peak RSS`, unit: 'MB', read: (r) => (r.fix?.runs as Array<{ key: string; peakRssMb: number }> | undefined)?.find((x) => x.key === key)?.peakRssMb },
+  ]),
+  { name: 'audit -A over 10,000 Deployments', unit: 's', read: (r) => r.audit?.wallS },
+  { name: 'audit -A peak RSS', unit: 'MB', read: (r) => r.audit?.peakRssMb },
+  { name: 'added latency per create through the API server', unit: 'ms', read: (r) => (r.apiLatency?.series as Array<{ label: string; addedMs: number }> | undefined)?.find((x) => x.label === 'pullfix')?.addedMs },
 ];
 
 export interface Comparison {

@@ -6,6 +6,20 @@ import type { LoadRun } from './loadgen.js';
 import type { ServerName } from './processes.js';
 import { SHAPES } from './common.js';
 import type { ScaleResult, ScaleStep } from './scale.js';
+import type { AuditScaleResult } from './audit-scale.js';
+import type { FixBenchResult } from './fix.js';
+
+/** What the API-server suite's latency measurement (test/e2e/webhook-latency.test.ts) found. */
+export interface ApiLatencyResult {
+  rounds: number;
+  series: Array<{ label: string; medianMs: number; p90Ms: number; addedMs: number }>;
+  /** pullfix's added latency over the bare allow-all webhook's. */
+  ratio: number;
+  /** pullfix's over the bare webhook sending pullfix's own patch. */
+  patchRatio: number;
+  histogram: { pullfixMeanMs: number; bareMeanMs: number; ratio: number };
+  error?: string;
+}
 
 export interface ServerShapeResult {
   /** One entry per round, in order. */
@@ -50,6 +64,12 @@ export interface Results {
   /** `pullfix serve` against a real kube-apiserver holding N namespaces (bench/scale.ts). */
   scale: ScaleResult;
   inProcess: InProcessResult;
+  /** `pullfix fix` and `pullfix krm` on long inputs (bench/fix.ts); absent when not run. */
+  fix?: FixBenchResult;
+  /** `pullfix audit -A` over 10,000 Deployments in a real API server (bench/audit-scale.ts). */
+  audit?: AuditScaleResult;
+  /** Added latency per Deployment create through a real API server (the e2e measurement). */
+  apiLatency?: ApiLatencyResult;
   targets: Target[];
   profiles: Record<string, Frame[]>;
   /** Inclusive shares of named parts, for the profile under load. */
@@ -71,16 +91,61 @@ export function evaluateTargets(r: Omit<Results, 'targets' | 'profiles' | 'profi
   for (const shape of SHAPES) {
     const s = r.shapes[shape.key];
     if (!s) continue;
-    targets.push({ name: `throughput ${shape.key} vs bare express`, target: '>= 0.90x', value: `${f2(s.ratios.vsExpress)}x`, met: s.ratios.vsExpress >= 0.9 });
-    targets.push({ name: `throughput ${shape.key} vs bare https`, target: '>= 0.60x', value: `${f2(s.ratios.vsHttps)}x`, met: s.ratios.vsHttps >= 0.6 });
+    // Patched shapes carry pullfix's work; an answered-only one should cost no more than the floor.
+    const want = shape.patched ? 0.6 : 0.95;
+    targets.push({ name: `throughput ${shape.key} vs bare https`, target: `>= ${want.toFixed(2)}x`, value: `${f2(s.ratios.vsHttps)}x`, met: s.ratios.vsHttps >= want });
   }
   for (const shape of SHAPES) {
-    const runs = r.shapes[shape.key]?.servers.pullfix.fixedRate ?? [];
-    const p99 = runs.length > 0 ? Math.max(...runs.map((x) => x.p99Ms)) : Number.NaN;
-    targets.push({ name: `p99 ${shape.key} at ${r.settings.rate} req/s (worst round)`, target: '<= 2 ms', value: `${f2(p99)} ms`, met: p99 <= 2 });
+    const s = r.shapes[shape.key];
+    const ours = s?.servers.pullfix.fixedRate ?? [];
+    const floor = s?.servers.https.fixedRate ?? [];
+    // Round by round: each round's pullfix p99 over bare https's p99 in the same round; the worst round counts.
+    const ratios = ours.map((x, i) => x.p99Ms / (floor[i]?.p99Ms ?? Number.NaN));
+    const worst = ratios.length > 0 ? Math.max(...ratios) : Number.NaN;
+    const worstAt = ratios.indexOf(worst);
+    targets.push({
+      name: `p99 ${shape.key} at ${r.settings.rate} req/s vs bare https, same round (worst round)`,
+      target: '<= 1.50x',
+      value: Number.isFinite(worst) ? `${f2(worst)}x (${f2(ours[worstAt]?.p99Ms ?? Number.NaN)} vs ${f2(floor[worstAt]?.p99Ms ?? Number.NaN)} ms)` : '-',
+      met: worst <= 1.5,
+    });
   }
   const engine = r.inProcess.shapes['deploy-3-stray']?.engineUs ?? Number.NaN;
-  targets.push({ name: 'engine per deploy-3-stray review', target: '<= 10 µs', value: `${f1(engine)} µs`, met: engine <= 10 });
+  targets.push({ name: 'engine per deploy-3-stray review (stray field, last-applied)', target: '<= 10 µs', value: `${f1(engine)} µs`, met: engine <= 10 });
+  const alone = r.inProcess.shapes['deploy-3-stray']?.reinvokedEngineUs ?? Number.NaN;
+  targets.push({ name: 'engine per review it leaves alone (deploy-3-stray, reinvoked on its own output)', target: '<= 3 µs', value: `${f1(alone)} µs`, met: alone <= 3 });
+  const lat = r.apiLatency;
+  targets.push({
+    name: 'added latency per Deployment create through the real API server, pullfix vs a bare allow-all webhook',
+    target: '<= 1.20x',
+    value: !lat ? 'not run' : lat.error ? `not measured: ${lat.error}` : `${f2(lat.ratio)}x (${f2(lat.series.find((x) => x.label === 'pullfix')?.addedMs ?? Number.NaN)} vs ${f2(lat.series.find((x) => x.label === 'bare allow-all webhook')?.addedMs ?? Number.NaN)} ms)`,
+    met: lat !== undefined && !lat.error && lat.ratio <= 1.2,
+  });
+  const fixRun = (key: string) => r.fix?.runs.find((x) => x.key === key);
+  const timed = (key: string, what: string): void => {
+    const x = fixRun(key);
+    targets.push({
+      name: what,
+      target: '<= 10 s',
+      value: !x ? 'not run' : x.status !== 0 ? `failed (exit ${x.status ?? 'killed'}) after ${f1(x.wallS)} s` : `${f1(x.wallS)} s`,
+      met: x !== undefined && x.status === 0 && x.wallS <= 10,
+    });
+  };
+  timed('fix-50mb', 'fix: 50 MB of YAML');
+  const big = fixRun('fix-50mb');
+  targets.push({
+    name: 'fix: peak RSS on 50 MB of YAML',
+    target: '<= 4x the input',
+    value: big ? `${f0(big.peakRssMb)} MB (${f1(big.peakRssMb / big.mb)}x)` : 'not run',
+    met: big !== undefined && big.status === 0 && big.peakRssMb <= 4 * big.mb,
+  });
+  timed('fix-50k-docs', 'fix: 50,000 small documents');
+  timed('krm-50mb', 'krm: a 50 MB ResourceList');
+  const a = r.audit;
+  const auditOk = a !== undefined && !a.error && a.findings === a.deployments && a.deployments > 0;
+  const auditWhy = !a ? 'not run' : a.error ? `not measured: ${a.error}` : a.findings !== a.deployments ? `${a.findings} findings for ${a.deployments} Deployments` : '';
+  targets.push({ name: `audit -A: ${a?.deployments ?? 10_000} Deployments in a real API server, time`, target: '<= 5 s', value: auditOk ? `${f2(a.wallS)} s` : auditWhy, met: auditOk && a.wallS <= 5 });
+  targets.push({ name: `audit -A: ${a?.deployments ?? 10_000} Deployments, peak RSS`, target: '<= 150 MB', value: auditOk ? `${f0(a.peakRssMb)} MB` : auditWhy, met: auditOk && a.peakRssMb <= 150 });
   const at10k = stepAt(r, 10_000);
   const at50k = stepAt(r, 50_000);
   const why = (step: ScaleStep | undefined): string => (step ? (step.note ?? '') : r.scale.error ? `not run: ${r.scale.error}` : 'not run');
@@ -171,6 +236,44 @@ export function markdown(r: Results): string {
     out.push('|--:|--:|--:|--:|--:|');
     for (const st of r.scale.steps) {
       out.push(`| ${st.namespaces} | ${f0(st.readyMs)} ms | ${f0(st.rssMB)} MB | ${f0(st.peakRssMB)} MB | ${f0(st.createPerS)}${st.note ? ` (${st.note})` : ''} |`);
+    }
+  }
+  if (r.fix) {
+    out.push('');
+    out.push('### `pullfix fix` and `pullfix krm` on long inputs');
+    out.push('');
+    out.push('Every document a Deployment with a stray pod-level imagePullPolicy, so every one is edited (bench/fix.ts); output to /dev/null.');
+    out.push('');
+    out.push('| input | documents | MB | wall s | CPU s | peak RSS MB | CPU s per MB |');
+    out.push('|---|--:|--:|--:|--:|--:|--:|');
+    for (const x of r.fix.runs) out.push(`| ${x.label} | ${x.documents} | ${f1(x.mb)} | ${f1(x.wallS)}${x.status === 0 ? '' : ` (exit ${x.status ?? 'killed'})`} | ${f1(x.cpuS)} | ${f0(x.peakRssMb)} | ${f2(x.cpuS / x.mb)} |`);
+  }
+  if (r.audit) {
+    const a = r.audit;
+    out.push('');
+    out.push('### `pullfix audit -A` over a real API server');
+    out.push('');
+    out.push(
+      a.error && !Number.isFinite(a.wallS)
+        ? `Not measured: ${a.error}`
+        : `${a.apiServer}; ${a.deployments} Deployments in ${a.namespaces} namespaces labelled \`pullfix.dev/mutable=Always\`, each a \`:dev\` image defaulted to IfNotPresent. ` +
+            `\`pullfix audit -A -o json\`: ${f2(a.wallS)} s wall, ${f2(a.cpuS)} s CPU, peak RSS ${f0(a.peakRssMb)} MB, ${a.findings} findings (exit ${a.status}).`,
+    );
+  }
+  if (r.apiLatency) {
+    const l = r.apiLatency;
+    out.push('');
+    out.push('### Through the real API server: added latency per Deployment create');
+    out.push('');
+    if (l.error) out.push(`Not measured: ${l.error}`);
+    else {
+      out.push(`${l.rounds} sequential creates per series, interleaved (test/e2e/webhook-latency.test.ts).`);
+      out.push('');
+      out.push('| series | median ms | p90 ms | added ms |');
+      out.push('|---|--:|--:|--:|');
+      for (const x of l.series) out.push(`| ${x.label} | ${f2(x.medianMs)} | ${f2(x.p90Ms)} | ${f2(x.addedMs)} |`);
+      out.push('');
+      out.push(`pullfix / bare: ${f2(l.ratio)}x; pullfix / bare sending pullfix's patch: ${f2(l.patchRatio)}x; the API server's own histogram, mean call: pullfix ${f2(l.histogram.pullfixMeanMs)} ms, bare ${f2(l.histogram.bareMeanMs)} ms (${f2(l.histogram.ratio)}x).`);
     }
   }
   out.push('');

@@ -7,15 +7,17 @@
 // BENCH_CONNECTIONS (8), BENCH_RATE (500), BENCH_RATE_CONNECTIONS (4), BENCH_GENERATOR
 // (h2load | autocannon; h2load when installed), BENCH_OUT (bench/results.json).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NAMESPACE_COUNT, SHAPES, fixturePath, namespacesYaml, repoPath } from './common.js';
+import type { AuditScaleResult } from './audit-scale.js';
+import type { FixBenchResult } from './fix.js';
 import type { InProcessResult } from './in-process.js';
 import { type Generator, type LoadRun, h2loadAvailable, load } from './loadgen.js';
 import { type Certs, type RunningProcess, type ServerName, cpuSeconds, memory, post, startBare, startPullfix, stop } from './processes.js';
 import { type Frame, type Share, groupShares, topFrames } from './profile.js';
-import { type Results, type ServerShapeResult, evaluateTargets, markdown, mean } from './report.js';
+import { type ApiLatencyResult, type Results, type ServerShapeResult, evaluateTargets, markdown, mean } from './report.js';
 import type { ScaleResult } from './scale.js';
 
 const env = (name: string, fallback: number): number => {
@@ -112,6 +114,48 @@ function scale(): ScaleResult {
     if (last?.startsWith('{')) return JSON.parse(last) as ScaleResult;
     return { apiServer: 'unknown', steps: [], error: (err as Error).message.split('\n')[0] ?? 'failed' };
   }
+}
+
+/** `pullfix audit -A` over 10,000 Deployments (bench/audit-scale.ts), in a process of its own like scale(). */
+function auditScale(): AuditScaleResult {
+  const failed = (error: string): AuditScaleResult => ({ apiServer: 'unknown', deployments: 0, namespaces: 0, createPerS: Number.NaN, wallS: Number.NaN, cpuS: Number.NaN, peakRssMb: Number.NaN, findings: 0, status: null, error });
+  try {
+    const out = execFileSync(process.execPath, [repoPath('dist', 'bench', 'audit-scale.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000, killSignal: 'SIGTERM' });
+    return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as AuditScaleResult;
+  } catch (err) {
+    const last = ((err as { stdout?: string }).stdout ?? '').trim().split('\n').at(-1);
+    if (last?.startsWith('{')) return JSON.parse(last) as AuditScaleResult;
+    return failed((err as Error).message.split('\n')[0] ?? 'failed');
+  }
+}
+
+/**
+ * The API-server suite's latency measurement (test/e2e/webhook-latency.test.ts), run as make e2e
+ * runs it (mocha with the e2e setup: a real etcd and kube-apiserver, pullfix and its webhooks);
+ * the test writes its figures to PULLFIX_LATENCY_OUT.
+ */
+function apiLatency(): ApiLatencyResult {
+  const out = path.join(work, 'api-latency.json');
+  const failed = (error: string): ApiLatencyResult => ({ rounds: 0, series: [], ratio: Number.NaN, patchRatio: Number.NaN, histogram: { pullfixMeanMs: Number.NaN, bareMeanMs: Number.NaN, ratio: Number.NaN }, error });
+  try {
+    execFileSync(process.execPath, [repoPath('node_modules', 'mocha', 'bin', 'mocha.js'), '--config', repoPath('test', 'e2e', '.mocharc.json'), '--grep', 'latency pullfix adds'], {
+      cwd: repoPath(),
+      env: { ...process.env, PULLFIX_LATENCY_OUT: out },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: 20 * 60_000,
+      killSignal: 'SIGTERM',
+    });
+  } catch (err) {
+    return failed(`the e2e measurement failed: ${(err as Error).message.split('\n')[0] ?? ''}`);
+  }
+  return existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as ApiLatencyResult) : failed('the e2e measurement wrote no figures');
+}
+
+/** bench/fix.ts's figures: bench.sh runs it first and passes its output file in BENCH_FIX_OUT. */
+function fixFigures(): FixBenchResult | undefined {
+  const file = process.env.BENCH_FIX_OUT;
+  const text = file && existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  return text ? (JSON.parse(text) as FixBenchResult) : undefined;
 }
 
 function inProcess(): InProcessResult {
@@ -212,6 +256,11 @@ async function main(): Promise<void> {
   const inProc = inProcess();
   say('namespaces at scale: a real kube-apiserver (the make e2e harness)');
   const scaleResult = process.env.BENCH_SCALE === '0' ? { apiServer: 'unknown', steps: [], error: 'skipped (BENCH_SCALE=0)' } : scale();
+  say('pullfix audit -A over 10,000 Deployments: a real kube-apiserver (the make e2e harness)');
+  const auditResult = process.env.BENCH_AUDIT === '0' ? undefined : auditScale();
+  say('added latency per create through a real kube-apiserver (the make e2e measurement)');
+  const latencyResult = process.env.BENCH_LATENCY === '0' ? undefined : apiLatency();
+  const fixResult = fixFigures();
 
   const shapes: Results['shapes'] = {};
   for (const shape of SHAPES) {
@@ -243,6 +292,9 @@ async function main(): Promise<void> {
     pullfix10k,
     scale: scaleResult,
     inProcess: inProc,
+    ...(fixResult ? { fix: fixResult } : {}),
+    ...(auditResult ? { audit: auditResult } : {}),
+    ...(latencyResult ? { apiLatency: latencyResult } : {}),
   };
   const targets = evaluateTargets(partial);
 

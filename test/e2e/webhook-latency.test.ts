@@ -13,7 +13,7 @@
 // only (pullfix, and the bare webhook where it sends the patch, patched every create; the bare
 // webhook saw exactly the creates of its namespaces).
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { makeCerts, removeDir, type CertFiles } from '../helpers/certs.js';
@@ -188,6 +188,18 @@ describe('e2e: the latency pullfix adds to a create, against a bare allow-all we
       `the API server's histogram, mean call: pullfix ${(1000 * pullfixHist.sum / pullfixHist.count).toFixed(2)} ms over ${pullfixHist.count} calls, ` +
       `bare ${(1000 * bareHist.sum / bareHist.count).toFixed(2)} ms over ${bareHist.count} calls (both of its namespaces): ${histRatio.toFixed(2)}×; ` +
       `pullfix / the bare webhook sending pullfix's patch: ${patchRatio.toFixed(2)}×\n`);
+
+    // make bench runs this measurement too and reads its figures from here (bench/run.ts).
+    const out = process.env.PULLFIX_LATENCY_OUT;
+    if (out) {
+      writeFileSync(out, `${JSON.stringify({
+        rounds: ROUNDS,
+        series: series.map((s) => ({ label: s.label, medianMs: median(s.ms), p90Ms: p90(s.ms), addedMs: added(s) })),
+        ratio,
+        patchRatio,
+        histogram: { pullfixMeanMs: (1000 * pullfixHist.sum) / pullfixHist.count, bareMeanMs: (1000 * bareHist.sum) / bareHist.count, ratio: histRatio },
+      })}\n`);
+    }
 
     expect(unpatched, 'pullfix (and the bare webhook in its patching namespace) patched every create').to.equal(0);
     expect(calls, 'the bare webhook saw exactly the creates of its two series').to.equal(2 * (WARMUP + ROUNDS));
