@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { loadAll } from 'js-yaml';
 import { LineCounter, visit, type Document } from 'yaml';
 import type { Engine } from '../engine/mutate.js';
 import type { EffectivePolicy } from '../engine/namespace-policy.js';
@@ -63,16 +64,66 @@ function diagnosticAt(input: Input, lineCounter: LineCounter, offset: number, me
   return { file: input.name, line: pos.line, col: pos.col, message };
 }
 
+/** Applies the engine's operations to plain data (a copy is not made: `value` changes). */
+export function applyOps(value: unknown, ops: readonly DocumentOp[]): unknown {
+  const root = value;
+  for (const op of ops) {
+    if (op.path.length === 0) return undefined;
+    let node: unknown = root;
+    for (const segment of op.path.slice(0, -1)) node = isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[segment] : undefined;
+    if (!isObject(node) && !Array.isArray(node)) return undefined;
+    const last = op.path[op.path.length - 1] as string;
+    if (op.op === 'remove') {
+      if (Array.isArray(node)) node.splice(Number(last), 1);
+      else delete (node as Record<string, unknown>)[last];
+    } else if (op.op === 'add' && Array.isArray(node)) {
+      node.splice(last === '-' ? node.length : Number(last), 0, op.value);
+    } else if (op.op === 'add' || op.op === 'replace') {
+      (node as Record<string, unknown>)[last] = op.value;
+    } else {
+      return undefined;
+    }
+  }
+  return root;
+}
+
+/**
+ * Anchors, aliases, tags, merge keys and directives: where a second parser could resolve the
+ * text differently, or an edit could reach more than one place. Conservative: `&`, `*`, `!` and
+ * `%` inside a string count too, and only cost the fast check.
+ */
+export const NOT_PLAIN = /[&*!%]|<</;
+
+/**
+ * The fast check, for plain documents: js-yaml (several times faster than the yaml library,
+ * which must keep comments and positions for the edits) reads the document before and after
+ * the edits, and the engine's operations applied to the first must give the second. Only a
+ * "yes" is trusted; anything else goes to the full check, so the answer never changes, only
+ * how fast most documents get it.
+ */
+export function editsHoldPlain(before: string, after: string, ops: readonly DocumentOp[]): boolean {
+  if (NOT_PLAIN.test(before)) return false;
+  try {
+    const a = loadAll(before).at(-1);
+    const b = loadAll(after).at(-1);
+    return a !== undefined && isDeepStrictEqual(applyOps(a, ops), b);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The document's text from the end of the one before (directives and `---` included) with the
  * edits applied reads as `expected`: the edits did what the engine's patch says, nothing else.
  */
-function editsHold(source: string, from: number, doc: Document.Parsed, edits: readonly TextEdit[], expected: unknown): boolean {
+function editsHold(source: string, from: number, doc: Document.Parsed, edits: readonly TextEdit[], ops: readonly DocumentOp[], expected: unknown): boolean {
   const to = doc.range[2];
+  const before = source.slice(from, to);
   const span = applyTextEdits(
-    source.slice(from, to),
+    before,
     edits.map((e) => ({ ...e, start: e.start - from, end: e.end - from })),
   );
+  if (editsHoldPlain(before, span, ops)) return true;
   const docs = parseAll(span);
   const last = docs.at(-1);
   return docs.every((d) => d.errors.length === 0) && last !== undefined && isDeepStrictEqual(last.toJS(), expected);
@@ -123,7 +174,7 @@ export function fixInput(input: Input, context: FixContext): FixOutcome {
     }
     try {
       const docEdits = textEdits(doc, src, ops);
-      if (!editsHold(source, from, doc, docEdits, expected)) {
+      if (!editsHold(source, from, doc, docEdits, ops, expected)) {
         const first = ops[0] ? walk(doc, ops[0].path.slice(0, -1)).node : undefined;
         const at = (first as { range?: [number, number, number] } | undefined)?.range?.[0] ?? doc.range[0];
         throw new CannotEdit(at, 'anchors, aliases or merge keys share the values pullfix would change');

@@ -3,7 +3,9 @@
 // appended, so every other byte of the input, unrelated items included, comes out as it came in.
 
 import { isDeepStrictEqual } from 'node:util';
+import { load } from 'js-yaml';
 import { Document, isMap, isScalar, parseDocument, type Node, type Pair, type ToStringOptions } from 'yaml';
+import { applyOps, NOT_PLAIN } from '../fix/fix-manifest.js';
 import type { DocumentOp } from '../fix/fix-objects.js';
 import type { Source } from '../fix/pair-edits.js';
 import { PARSE_OPTIONS } from '../fix/parse-manifest.js';
@@ -20,11 +22,14 @@ export interface ItemEdit {
 }
 
 /** Serialising options for the results block that look like the source: its indentation and sequence style. */
-function yamlStyle(source: string): ToStringOptions {
-  const indents = [...source.matchAll(/^( +)[^\s#-]/gm)].map((m) => m[1]?.length ?? 0);
+export function yamlStyle(source: string): ToStringOptions {
+  // The smallest indentation in use; a loop, not Math.min(...all), which overflows the stack
+  // on a ResourceList of a million lines.
+  let indent = Number.POSITIVE_INFINITY;
+  for (const m of source.matchAll(/^( +)[^\s#-]/gm)) indent = Math.min(indent, m[1]?.length ?? 0);
   // `items:` followed by `- name:` at the same column: kubectl's style, sequences not indented.
   const flushSequences = /^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(source);
-  return { indent: indents.length > 0 ? Math.min(...indents) : 2, indentSeq: !flushSequences, lineWidth: 0 };
+  return { indent: Number.isFinite(indent) ? indent : 2, indentSeq: !flushSequences, lineWidth: 0 };
 }
 
 function pairOf(list: ResourceList, key: string): Pair | undefined {
@@ -65,6 +70,25 @@ function resultsEdit(list: ResourceList, results: readonly unknown[]): TextEdit 
   return { start: at, end: at, text: lead + block };
 }
 
+/**
+ * The fast check for a plain ResourceList (no anchors, aliases, tags, merge keys or directives):
+ * js-yaml reads it before and after the edits, and the operations applied to the first, with
+ * the results put in, must give the second. Only a "yes" is trusted (see editsHoldPlain in
+ * src/fix/fix-manifest.ts); a "no" goes to the full check with the yaml library.
+ */
+export function matchesPlain(list: ResourceList, edited: string, edits: readonly ItemEdit[], results: readonly unknown[] | undefined): boolean {
+  if (NOT_PLAIN.test(list.source)) return false;
+  try {
+    const before = load(list.source) as Record<string, unknown>;
+    const after = load(edited);
+    for (const edit of edits) applyOps(before, edit.ops);
+    if (results) before.results = results;
+    return isDeepStrictEqual(before, after);
+  } catch {
+    return false;
+  }
+}
+
 function matches(text: string, expected: unknown): boolean {
   const doc = parseDocument(text, PARSE_OPTIONS);
   return doc.errors.length === 0 && isDeepStrictEqual(doc.toJS(), expected);
@@ -76,12 +100,15 @@ function matches(text: string, expected: unknown): boolean {
  */
 export function renderResourceList(list: ResourceList, edits: readonly ItemEdit[], results: readonly KrmResult[]): string {
   if (edits.length === 0 && results.length === 0) return list.source;
-  const expected = structuredClone(list.value);
-  const expectedItems = expected.items as unknown[];
-  for (const edit of edits) expectedItems[edit.index] = edit.mutated;
   const previous = Array.isArray(list.value.results) ? (list.value.results as unknown[]) : [];
   const merged = [...previous, ...results];
-  if (results.length > 0) expected.results = merged;
+  const expected = (): unknown => {
+    const all = structuredClone(list.value);
+    const items = all.items as unknown[];
+    for (const edit of edits) items[edit.index] = edit.mutated;
+    if (results.length > 0) all.results = merged;
+    return all;
+  };
 
   const src: Source = { text: list.source, newline: dominantNewline(list.source) };
   const textual = edits.flatMap((edit) => itemEdits(list, src, edit));
@@ -91,6 +118,6 @@ export function renderResourceList(list: ResourceList, edits: readonly ItemEdit[
     textual.push(found);
   }
   const edited = applyTextEdits(list.source, textual);
-  if (matches(edited, expected)) return edited;
+  if (matchesPlain(list, edited, edits, results.length > 0 ? merged : undefined) || matches(edited, expected())) return edited;
   throw new Error('pullfix krm: could not write the fixed ResourceList faithfully (a bug: please report it with the input)');
 }
