@@ -107,7 +107,7 @@ describe('manifests/monitoring', function () {
   });
 
   describe('prometheusrule.yaml', function () {
-    it('has the alerts of README "Operating pullfix", each with a severity, summary and description', function () {
+    it('has the alerts of docs/operations.md, each with a severity, summary and description', function () {
       const rules = rulesOf();
       expect(rules.map((r) => r.alert)).to.deep.equal([
         'PullfixDown',
