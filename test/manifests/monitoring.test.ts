@@ -14,6 +14,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadReview } from '../helpers/fixtures.js';
 import { postReview } from '../helpers/https-client.js';
 import { type Exposition, type Sample, ServedMetrics, exposedNames } from '../helpers/served-metrics.js';
+import { LABEL_VALUES, builtInKinds } from '../../src/server/metrics.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const monitoring = path.join(root, 'manifests', 'monitoring');
@@ -267,6 +268,25 @@ describe('manifests/monitoring', function () {
 
     after(function () {
       if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('at start, every series an alert can read is there at 0: each kind (the configured CloneSet too), operation and result', function () {
+      const zero = (name: string, labels: Record<string, string>): void => {
+        expect(valueOf(atStart, name, labels), `${name} ${JSON.stringify(labels)}`).to.equal(0);
+      };
+      const kinds = [...builtInKinds(), 'CloneSet'];
+      expect(kinds).to.include.members(['Pod', 'Deployment', 'CronJob', 'other']);
+      for (const kind of kinds) {
+        for (const operation of LABEL_VALUES.operations) for (const result of LABEL_VALUES.reviewResults) zero('pullfix_admission_requests_total', { kind, operation, result });
+      }
+      for (const result of LABEL_VALUES.refusedResults) zero('pullfix_admission_requests_total', { kind: '', operation: '', result });
+      for (const reason of LABEL_VALUES.patchReasons) zero('pullfix_patches_total', { reason });
+      for (const result of LABEL_VALUES.reloadResults) zero('pullfix_config_reloads_total', { result });
+      for (const result of LABEL_VALUES.reloadResults) zero('pullfix_certificate_reloads_total', { result });
+      for (const result of LABEL_VALUES.lookupResults) zero('pullfix_namespace_lookups_total', { result });
+      for (const reason of LABEL_VALUES.refusedReasons) zero('pullfix_requests_refused_total', { reason });
+      for (const result of LABEL_VALUES.reviewResults) zero('pullfix_admission_duration_seconds_count', { result });
+      zero('pullfix_namespace_label_problems_total', {});
     });
 
     it('each failure counted once, on a series that was already 0', function () {
