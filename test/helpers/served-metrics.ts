@@ -46,9 +46,11 @@ export function parseExposition(text: string): Exposition {
     if (!m) throw new Error(`not a line of the Prometheus text format: ${line}`);
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = unescapeLabel(l[2]!);
+    // Prometheus reads values as Go's ParseFloat does: NaN and Inf in any letter case (prom-client
+    // writes `Nan` for a Node event-loop series with no sample yet).
     const raw = m[3]!;
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`not a sample value: ${line}`);
+    const value = /^nan$/i.test(raw) ? Number.NaN : /^[+-]?inf(inity)?$/i.test(raw) ? (raw.startsWith('-') ? -Infinity : Infinity) : Number(raw);
+    if (Number.isNaN(value) && !/^nan$/i.test(raw)) throw new Error(`not a sample value: ${line}`);
     samples.push({ name: m[1]!, labels, value });
   }
   return { families, samples };

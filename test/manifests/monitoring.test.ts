@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadReview } from '../helpers/fixtures.js';
 import { postReview } from '../helpers/https-client.js';
-import { type Exposition, type Sample, ServedMetrics, exposedNames } from '../helpers/served-metrics.js';
+import { type Exposition, type Sample, ServedMetrics, exposedNames, parseExposition } from '../helpers/served-metrics.js';
 import { LABEL_VALUES, builtInKinds } from '../../src/server/metrics.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -103,6 +103,13 @@ describe('manifests/monitoring', function () {
       'pullfix_x',
     ]);
     expect(exported.has('pullfix_admission_errors_total'), 'a made-up name').to.equal(false);
+    // The text format as prom-client writes it, escapes and `Nan` included.
+    const parsed = parseExposition('# TYPE a_total counter\na_total{x="q\\"\\\\",y=""} 3\nb Nan\nc +Inf\n');
+    expect(parsed.families.get('a_total')).to.equal('counter');
+    expect(parsed.samples[0]).to.deep.equal({ name: 'a_total', labels: { x: 'q"\\', y: '' }, value: 3 });
+    expect(parsed.samples[1]!.value).to.be.NaN;
+    expect(parsed.samples[2]!.value).to.equal(Infinity);
+    expect(() => parseExposition('a_total{x=1} 3')).to.throw(/not a line/);
     expect(exported.has('pullfix_admission_requests_total')).to.equal(true);
     expect(exported.has('pullfix_admission_duration_seconds_bucket')).to.equal(true);
   });
