@@ -85,7 +85,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const certificates = new FileCertificateSource({ certFile: options.tlsCert, keyFile: options.tlsKey, intervalMs: interval, logger });
-  const metrics = createMetrics({ namespaces: () => namespaces, certificates: () => certificates });
+  const metrics = createMetrics({
+    namespaces: () => namespaces,
+    certificates: () => certificates,
+    configuredKinds: () => config.current().config.podTemplates.map((t) => t.kind),
+  });
   const config = new ConfigReloader({
     ...(options.configFile ? { file: options.configFile } : {}),
     intervalMs: interval,

@@ -89,7 +89,7 @@ describe('reliability: 200 concurrent connections', function () {
       `      ${describeLoad(result)}\n` +
         `      on reused connections: p50 ${quantile(result.reusedLatencies, 0.5).toFixed(1)} ms, p99 ${quantile(result.reusedLatencies, 0.99).toFixed(1)} ms; ` +
         `${(result.ok / (result.durationMs / 1000)).toFixed(0)} reviews/s; ${sockets} connections open at the end; ` +
-        `server side: ${served} counted, p99 <= ${serverP99 * 1000} ms (histogram bucket); RSS ${((metric(text, 'pullfix_process_resident_memory_bytes') ?? 0) / 2 ** 20).toFixed(0)} MiB`,
+        `server side: ${served} counted, p99 <= ${serverP99 * 1000} ms (histogram bucket); RSS ${((metric(text, 'process_resident_memory_bytes') ?? 0) / 2 ** 20).toFixed(0)} MiB`,
     );
     expect(result.failed, describeLoad(result)).to.equal(0);
     expect(result.ok).to.equal(CONNECTIONS * PER_CONNECTION);

@@ -54,9 +54,9 @@ describe('reliability: certificate rotation under load', function () {
           const good = join(hook.files.dir, 'good.crt.tmp');
           writeFileSync(good, readFileSync(hook.files.cert));
           writeFileSync(bad, '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
-          const refusedBefore = metric(await scrape(hook.server.healthPort), 'pullfix_certificate_reload_failures') ?? 0;
+          const refusedBefore = metric(await scrape(hook.server.healthPort), 'pullfix_certificate_reloads_total', { result: 'failed' }) ?? 0;
           renameSync(bad, hook.files.cert);
-          await until(async () => (metric(await scrape(hook.server.healthPort), 'pullfix_certificate_reload_failures') ?? 0) > refusedBefore, 'the bad pair to be refused', 15_000, 50);
+          await until(async () => (metric(await scrape(hook.server.healthPort), 'pullfix_certificate_reloads_total', { result: 'failed' }) ?? 0) > refusedBefore, 'the bad pair to be refused', 15_000, 50);
           expect(await servedSerial()).to.equal(next);
           renameSync(good, hook.files.cert);
         }
@@ -74,7 +74,7 @@ describe('reliability: certificate rotation under load', function () {
     for (const s of result.serials) expect(serials).to.include(s);
 
     const text = await scrape(hook.server.healthPort);
-    expect(metric(text, 'pullfix_certificate_reloads')).to.be.at.least(ROTATIONS);
-    console.log(`      certificate reloads ${metric(text, 'pullfix_certificate_reloads')}, refused ${metric(text, 'pullfix_certificate_reload_failures')}`);
+    expect(metric(text, 'pullfix_certificate_reloads_total', { result: 'ok' })).to.be.at.least(ROTATIONS);
+    console.log(`      certificate reloads ${metric(text, 'pullfix_certificate_reloads_total', { result: 'ok' })}, refused ${metric(text, 'pullfix_certificate_reloads_total', { result: 'failed' })}`);
   });
 });

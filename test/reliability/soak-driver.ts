@@ -1,7 +1,7 @@
 // Issue item 6, `make soak`: the real `pullfix serve` as a child process, driven at a fixed rate
 // over keep-alive TLS for SOAK_SECONDS (default 300) at SOAK_RATE reviews/s (default 200).
 // Every 5 s it samples the child's RSS (/proc/PID/status VmRSS), V8 heap in use (the
-// pullfix_nodejs_heap_size_used_bytes metric) and open file descriptors (/proc/PID/fd), and
+// nodejs_heap_size_used_bytes metric) and open file descriptors (/proc/PID/fd), and
 // prints a row. Heap in use is a sawtooth (garbage piles up between collections), which hides
 // a slow leak, so the child also runs with --expose-gc and a one-line hook that collects on
 // SIGUSR2: each row also shows the heap just after a full collection, which is live data only.
@@ -130,7 +130,7 @@ async function main(): Promise<number> {
 
     const samples: Sample[] = [];
     let last = { at: started, ok: 0 };
-    const heapNow = async (): Promise<number> => metric(await scrape(healthPort), 'pullfix_nodejs_heap_size_used_bytes') ?? Number.NaN;
+    const heapNow = async (): Promise<number> => metric(await scrape(healthPort), 'nodejs_heap_size_used_bytes') ?? Number.NaN;
     const sample = async (): Promise<Sample> => {
       const now = performance.now();
       const heap = await heapNow();

@@ -50,15 +50,20 @@ describe('reliability: namespace watch outage', function () {
   }
   const readyz = async (): Promise<{ status: number; text: string }> => getHealth(hook.server.healthPort, '/readyz');
   const gauge = async (name: string): Promise<number> => metric(await scrape(hook.server.healthPort), name) ?? Number.NaN;
+  /** Seconds since the cache last heard from the API server; undefined while it never has. */
+  const lastEventAge = async (): Promise<number | undefined> => {
+    const at = metric(await scrape(hook.server.healthPort), 'pullfix_namespace_cache_last_event_timestamp_seconds');
+    return at === undefined ? undefined : Date.now() / 1000 - at;
+  };
 
   it('before the first sync: not ready, answers with config defaults, the metrics say why', async () => {
-    await until(async () => (await gauge('pullfix_namespace_cache_errors')) >= 2, 'failed lists');
+    await until(async () => (await gauge('pullfix_namespace_cache_errors_total')) >= 2, 'failed lists');
     const ready = await readyz();
     expect(ready.status).to.equal(503);
     expect(ready.text).to.include('[-]namespaces');
     expect(await gauge('pullfix_namespace_cache_synced')).to.equal(0);
     expect(await gauge('pullfix_namespace_cache_connected')).to.equal(0);
-    expect(await gauge('pullfix_namespace_cache_last_event_age_seconds')).to.equal(-1);
+    expect(await lastEventAge(), 'no event yet: the timestamp is absent').to.equal(undefined);
     // Still answering (the webhook never blocks admission on its cache): config defaults apply.
     expect(await patchedIn('payments')).to.equal(false);
   });
@@ -74,10 +79,10 @@ describe('reliability: namespace watch outage', function () {
   });
 
   it('dropped watch, then 500s: stays ready, serves the last known labels, the metrics show the outage', async () => {
-    const errorsBefore = await gauge('pullfix_namespace_cache_errors');
+    const errorsBefore = await gauge('pullfix_namespace_cache_errors_total');
     api.fail({ on: 'any', status: 500, times: Number.POSITIVE_INFINITY });
     api.dropWatches();
-    await until(async () => (await gauge('pullfix_namespace_cache_errors')) >= errorsBefore + 3, 'failed reconnects');
+    await until(async () => (await gauge('pullfix_namespace_cache_errors_total')) >= errorsBefore + 3, 'failed reconnects');
     expect(await gauge('pullfix_namespace_cache_connected')).to.equal(0);
     expect(await gauge('pullfix_namespace_cache_synced')).to.equal(1);
 
@@ -92,7 +97,7 @@ describe('reliability: namespace watch outage', function () {
     const ready = await readyz();
     expect(ready.status, ready.text).to.equal(200);
     expect(ready.text).to.include('[+]namespaces');
-    await until(async () => (await gauge('pullfix_namespace_cache_last_event_age_seconds')) > 0.2, 'the last event to age');
+    await until(async () => ((await lastEventAge()) ?? 0) > 0.2, 'the last event to age');
     expect(sourceLogs.lines.some((l) => l.msg === 'namespace watch failed; keeping the last known namespaces and retrying')).to.equal(true);
   });
 
@@ -121,7 +126,7 @@ describe('reliability: namespace watch outage', function () {
     api.apply('payments', { 'pullfix.dev/mode': 'enforce', 'pullfix.dev/tagged': 'Always' });
     await until(async () => patchedIn('payments'), 'a live change after the relist', 15_000, 50);
     expect(await gauge('pullfix_namespace_cache_connected')).to.equal(1);
-    expect(await gauge('pullfix_namespace_cache_last_event_age_seconds')).to.be.below(5);
+    expect(await lastEventAge()).to.be.below(5);
     expect((await readyz()).status).to.equal(200);
   });
 });

@@ -231,8 +231,8 @@ describe('startServer', function () {
       expect(metric(text, 'pullfix_admission_duration_seconds_count', { result: 'patched' })).to.equal(1);
       expect(metric(text, 'pullfix_namespace_cache_synced')).to.equal(1);
       expect(metric(text, 'pullfix_namespace_cache_size')).to.equal(4);
-      expect(metric(text, 'pullfix_certificate_reloads')).to.equal(0);
-      expect(metric(text, 'pullfix_certificate_reload_failures')).to.equal(0);
+      expect(metric(text, 'pullfix_certificate_reloads_total', { result: 'ok' })).to.equal(0);
+      expect(metric(text, 'pullfix_certificate_reloads_total', { result: 'failed' })).to.equal(0);
       const notAfter = new Date(new X509Certificate(readFileSync(certs.cert)).validTo);
       expect(metric(text, 'pullfix_certificate_expiry_timestamp_seconds')).to.equal(notAfter.getTime() / 1000);
 
@@ -254,7 +254,7 @@ describe('startServer', function () {
       const text = await metricsOf(server);
       expect(metric(text, 'pullfix_namespace_cache_synced')).to.equal(0);
       expect(metric(text, 'pullfix_namespace_cache_connected')).to.equal(0);
-      expect(metric(text, 'pullfix_namespace_cache_errors')).to.be.at.least(2);
+      expect(metric(text, 'pullfix_namespace_cache_errors_total')).to.be.at.least(2);
       expect((await scrape(server.healthPort, '/healthz')).status).to.equal(200);
 
       // Requests never wait on the API server: config defaults apply meanwhile.
@@ -352,7 +352,7 @@ describe('startServer', function () {
         expect(freshSerials.slice(firstNew).every((s) => s === newSerial)).to.equal(true);
         expect(freshSerials.every((s) => s === oldSerial || s === newSerial)).to.equal(true);
         expect((await one({ port: server.port, ca: ownCa })).serial).to.equal(newSerial);
-        expect(metric(await metricsOf(server), 'pullfix_certificate_reloads')).to.equal(1);
+        expect(metric(await metricsOf(server), 'pullfix_certificate_reloads_total', { result: 'ok' })).to.equal(1);
         expect((await scrape(server.healthPort, '/readyz')).status).to.equal(200);
       } finally {
         stop = true;
@@ -366,14 +366,14 @@ describe('startServer', function () {
       const other = makeCerts(join(dir, 'other'));
       // A certificate whose key is not the one in tls.key: a half-done or botched rotation.
       replaceFile(own.cert, readFileSync(other.cert));
-      await pollUntil(async () => metric(await metricsOf(server), 'pullfix_certificate_reload_failures') === 1, 'the refusal');
+      await pollUntil(async () => metric(await metricsOf(server), 'pullfix_certificate_reloads_total', { result: 'failed' }) === 1, 'the refusal');
 
       const reply = await postReview({ port: server.port, ca: ownCa }, loadReview('configmap.json'));
       expect(reply.status).to.equal(200);
       expect(reply.serial).to.equal(oldSerial);
       const text = await metricsOf(server);
-      expect(metric(text, 'pullfix_certificate_reload_failures')).to.equal(1);
-      expect(metric(text, 'pullfix_certificate_reloads')).to.equal(0);
+      expect(metric(text, 'pullfix_certificate_reloads_total', { result: 'failed' })).to.equal(1);
+      expect(metric(text, 'pullfix_certificate_reloads_total', { result: 'ok' })).to.equal(0);
       expect((await scrape(server.healthPort, '/readyz')).status).to.equal(200);
     });
   });
