@@ -1,5 +1,5 @@
 # Benchmark target, included by the top-level Makefile. Not part of `make test`: it takes
-# about four minutes and its figures depend on the machine.
+# about ten minutes and its figures depend on the machine.
 #
 #   make bench     pullfix serve, a bare node:https server and a bare express app under the
 #                  same TLS keep-alive load (h2load; installed from Debian when missing),
