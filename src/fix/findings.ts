@@ -3,18 +3,42 @@
 import { isMap, isSeq, type Document, type LineCounter } from 'yaml';
 import { WARNING_PREFIX } from '../engine/describe.js';
 import type { ContainerChange } from '../engine/mutate.js';
+import { isObject } from '../engine/explicit.js';
 import { ENTRY_FIELDS, type ContainerList, type ImageClass } from '../engine/types.js';
 import type { ObjectFix } from './fix-objects.js';
+import { ruleForChange, ruleForNotice, type RuleId } from './rules.js';
 import { findPair } from './yaml-nodes.js';
+
+/** What fixing does about a finding: a field of the object set to a value, or removed. */
+export interface FindingFix {
+  /** The field, from the object's root: `spec.template.spec.containers[0].imagePullPolicy`. */
+  field: string;
+  /** The value it gets; absent when the field is removed. */
+  value?: string;
+}
+
+/** The object a finding is about, as `kubectl get` names it. */
+export interface FindingObject {
+  apiVersion?: string;
+  kind: string;
+  name?: string;
+  namespace?: string;
+}
 
 export interface Finding {
   file: string;
   /** 1-based. */
   line: number;
+  /** 1-based, in characters. */
+  col: number;
+  rule: RuleId;
   /** The engine's warning, without its `pullfix: ` prefix. */
   message: string;
   /** Whether fixing the manifest resolves it (false: a problem pullfix leaves for the user). */
   fixed: boolean;
+  object?: FindingObject;
+  /** What `pullfix fix` changes for it; absent when it changes nothing (a problem left for the user). */
+  fix?: FindingFix;
 }
 
 /** Where a class policy came from, in words a user can find it by: `--policy mutable=Always`. */
@@ -41,6 +65,28 @@ export function withOrigin(message: string, change: ContainerChange | undefined,
 
 const LISTS = Object.keys(ENTRY_FIELDS) as ContainerList[];
 
+/** A line and column (1-based). */
+interface Position {
+  line: number;
+  col: number;
+}
+
+/** `spec.template.spec.containers[0].imagePullPolicy`: list indexes in brackets, as kubectl and kpt print paths. */
+export function fieldPath(segments: readonly string[]): string {
+  return segments.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+function objectOf(value: Record<string, unknown>): FindingObject | undefined {
+  if (typeof value.kind !== 'string') return undefined;
+  const metadata = isObject(value.metadata) ? value.metadata : {};
+  return {
+    ...(typeof value.apiVersion === 'string' ? { apiVersion: value.apiVersion } : {}),
+    kind: value.kind,
+    ...(typeof metadata.name === 'string' ? { name: metadata.name } : {}),
+    ...(typeof metadata.namespace === 'string' ? { namespace: metadata.namespace } : {}),
+  };
+}
+
 /** Locates nodes of one object in its document. */
 class Locator {
   constructor(
@@ -49,9 +95,9 @@ class Locator {
     private readonly fix: ObjectFix,
   ) {}
 
-  private line(node: unknown): number | undefined {
+  private line(node: unknown): Position | undefined {
     const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    return range ? this.lineCounter.linePos(range[0]).line : undefined;
+    return range ? this.lineCounter.linePos(range[0]) : undefined;
   }
 
   private node(path: readonly string[]): unknown {
@@ -59,17 +105,17 @@ class Locator {
   }
 
   /** The key's line when the mapping has it, else the mapping's first line. */
-  private keyOrStart(node: unknown, key: string): number | undefined {
+  private keyOrStart(node: unknown, key: string): Position | undefined {
     const pair = isMap(node) ? findPair(node, key) : undefined;
     return this.line(pair?.key) ?? this.line(node);
   }
 
-  object(): number {
-    return this.line(this.node([])) ?? this.line(this.doc.contents) ?? 1;
+  object(): Position {
+    return this.line(this.node([])) ?? this.line(this.doc.contents) ?? { line: 1, col: 1 };
   }
 
   /** An entry's pull-policy line (`imagePullPolicy`, or an image volume's `image.pullPolicy`), else its first line. */
-  container(list: ContainerList, index: number): number {
+  container(list: ContainerList, index: number): Position {
     const podSpec = this.fix.podSpecPath ?? [];
     const field = ENTRY_FIELDS[list].pullPolicy;
     const entry = [...podSpec, list, String(index)];
@@ -80,12 +126,12 @@ class Locator {
     );
   }
 
-  stray(): number {
+  stray(): Position {
     return this.keyOrStart(this.node(this.fix.podSpecPath ?? []), 'imagePullPolicy') ?? this.object();
   }
 
   /** A warning about an entry names it (`container "app": ...`); others concern the stray field. */
-  forWarning(message: string): number {
+  forWarning(message: string): Position {
     if (message.startsWith('pod-level ')) return this.stray();
     const podSpec = this.fix.podSpecPath;
     if (podSpec) {
@@ -103,6 +149,11 @@ class Locator {
   }
 }
 
+/** Findings by line; a stable sort keeps the engine's order within one line. */
+export function byPosition(a: Finding, b: Finding): number {
+  return a.line - b.line;
+}
+
 /** Every warning the engine gave for one document's objects, each with its line. */
 export function findingsFor(
   file: string,
@@ -114,21 +165,28 @@ export function findingsFor(
   const findings: Finding[] = [];
   for (const fix of fixes) {
     const at = new Locator(doc, lineCounter, fix);
+    const object = objectOf(fix.object.value);
+    const about = object ? { object } : {};
+    const podSpec = fix.podSpecPath ?? [];
     const { changes, strayRemoved, warnings } = fix.result;
     // The engine ends its warnings with one per change, in order, then one for the removed stray.
     const changeCount = changes.length + (strayRemoved ? 1 : 0);
     const split = warnings.length >= changeCount ? warnings.length - changeCount : 0;
     warnings.slice(split).forEach((warning, i) => {
       const change = changes[i];
-      const line = change ? at.container(change.list, change.index) : at.stray();
-      findings.push({ file, line, message: withOrigin(unprefixed(warning), change, origin), fixed: true });
+      const pos = change ? at.container(change.list, change.index) : at.stray();
+      const message = withOrigin(unprefixed(warning), change, origin);
+      const fixOf: FindingFix = change
+        ? { field: fieldPath([...podSpec, change.list, String(change.index), ...ENTRY_FIELDS[change.list].pullPolicy]), value: change.to }
+        : { field: fieldPath([...podSpec, 'imagePullPolicy']) };
+      findings.push({ file, ...pos, rule: change ? ruleForChange(change) : 'PF001', message, fixed: true, ...about, fix: fixOf });
     });
     for (const warning of warnings.slice(0, split)) {
       const message = unprefixed(warning);
       // A pod-level value read in another letter case is gone once the field is removed.
       const fixed = strayRemoved && message.startsWith('pod-level ');
-      findings.push({ file, line: at.forWarning(message), message, fixed });
+      findings.push({ file, ...at.forWarning(message), rule: ruleForNotice(message), message, fixed, ...about });
     }
   }
-  return findings.sort((a, b) => a.line - b.line);
+  return findings.sort(byPosition);
 }

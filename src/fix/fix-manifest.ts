@@ -5,7 +5,7 @@ import type { Engine } from '../engine/mutate.js';
 import type { EffectivePolicy } from '../engine/namespace-policy.js';
 import { isObject } from '../engine/explicit.js';
 import type { Diagnostic } from './fix-error.js';
-import { findingsFor, type Finding, type PolicyOrigin } from './findings.js';
+import { byPosition, findingsFor, type Finding, type PolicyOrigin } from './findings.js';
 import { fixObjects, type DocumentOp } from './fix-objects.js';
 import { locateObjects } from './locate-objects.js';
 import { documentDiagnostics, documents, helmTemplate, parseAll } from './parse-manifest.js';
@@ -33,7 +33,8 @@ export interface FixedManifest {
   straysRemoved: number;
 }
 
-export type FixOutcome = { ok: true; fixed: FixedManifest } | { ok: false; diagnostics: Diagnostic[] };
+/** Not fixed: diagnostics, or (`helmTemplate`) one note that the input is a Helm template to render first. */
+export type FixOutcome = { ok: true; fixed: FixedManifest } | { ok: false; diagnostics: Diagnostic[]; helmTemplate?: true };
 
 /** Puts `value` at `path` inside `root` (changed in place), returning the new root. */
 function placeAt(root: unknown, path: readonly string[], value: unknown): unknown {
@@ -187,9 +188,9 @@ export function fixInput(input: Input, context: FixContext): FixOutcome {
   }
   if (diagnostics.length > 0) {
     const helm = helmTemplate(input, lineCounter, diagnostics.filter((d) => d.message.startsWith('invalid YAML')));
-    return { ok: false, diagnostics: helm ? [helm] : diagnostics };
+    return helm ? { ok: false, diagnostics: [helm], helmTemplate: true } : { ok: false, diagnostics };
   }
-  findings.sort((a, b) => a.line - b.line);
+  findings.sort(byPosition);
   const changed = edits.length > 0;
   const text = changed ? applyTextEdits(source, edits) : source;
   return { ok: true, fixed: { input, findings, changed, text, policiesSet, straysRemoved } };

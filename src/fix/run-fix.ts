@@ -2,13 +2,17 @@ import { compileConfig } from '../engine/config.js';
 import { createEngine } from '../engine/mutate.js';
 import { resolveNamespacePolicy } from '../engine/namespace-policy.js';
 import { loadConfigFile } from '../config/load-config.js';
+import { isChartTemplate, skippedTemplatesNote } from './chart-templates.js';
 import { encodeOutput } from './decode.js';
-import { formatFinding } from './findings.js';
-import { FixError, formatDiagnostic } from './fix-error.js';
+import { expandPaths } from './expand-paths.js';
+import { formatFinding, type Finding } from './findings.js';
+import { FixError, formatDiagnostic, type Diagnostic } from './fix-error.js';
 import { fixInput, type FixedManifest } from './fix-manifest.js';
 import { applyOverrides, policyOrigin } from './fix-options.js';
 import { joinStreams, writeSummary } from './output.js';
-import { readInputs, STDIN_ARG } from './read-inputs.js';
+import { NO_PROGRESS, progressLine, wantsProgress } from './progress.js';
+import { readInputs, STDIN_ARG, type Input } from './read-inputs.js';
+import { githubReport, jsonReport, OUTPUT_FORMATS, sarifReport, type OutputFormat, type ReportContext, type Skipped } from './report-formats.js';
 import { checkWritable, REAL_FS, symlinkNotice, symlinkTarget, writeAtomically, type WriteFs } from './write-files.js';
 
 export interface FixOptions {
@@ -18,6 +22,12 @@ export interface FixOptions {
   /** With `write`: write through symbolic links to the files they point to (else links are reported and skipped). */
   followSymlinks?: boolean;
   check?: boolean;
+  /** Read the directories given and every directory below them (kubectl's -R). */
+  recursive?: boolean;
+  /** Globs of paths, relative to each directory given, that are not read (path-glob.ts). */
+  exclude?: readonly string[];
+  /** How `--check` prints findings: text (`FILE:LINE: message`, the default), json, sarif or github. */
+  output?: string;
   config?: string;
   mode?: string;
   policies?: readonly string[];
@@ -30,6 +40,14 @@ export interface FixIO {
   readStdin(): Promise<Uint8Array>;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Whether standard error is a terminal (progress is shown only there); false when absent. */
+  stderrIsTTY?: boolean;
+  /** $TERM: a `dumb` terminal cannot rewrite a line. */
+  term?: string;
+  /** Where paths in reports are relative to; the process's working directory when absent. */
+  cwd?: string;
+  /** The version reports name (SARIF's tool.driver.version). */
+  toolVersion?: string;
   /** The file-system calls `--write` makes (the real ones unless a test replaces them). */
   fs?: WriteFs;
 }
@@ -67,6 +85,28 @@ function writeAll(changed: readonly FixedManifest[], options: FixOptions, io: Fi
   return targets.length === changed.length;
 }
 
+function checkOutput(options: FixOptions): OutputFormat {
+  const output = options.output ?? 'text';
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
+    throw new FixError(`-o ${JSON.stringify(output)}: must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  }
+  if (output !== 'text' && !options.check) {
+    throw new FixError(`-o ${output} formats findings: add --check (without it, fix prints the fixed manifests)`);
+  }
+  return output as OutputFormat;
+}
+
+/** The findings of `--check`, in the format asked for. */
+function report(format: OutputFormat, findings: readonly Finding[], skipped: readonly Skipped[], inputs: readonly Input[], io: FixIO): string {
+  const paths = new Set(inputs.flatMap((i) => (i.path === undefined ? [] : [i.name])));
+  const isPath = (file: string): boolean => paths.has(file);
+  const context: ReportContext = { cwd: io.cwd ?? process.cwd(), toolVersion: io.toolVersion ?? 'unknown' };
+  if (format === 'json') return jsonReport(findings, skipped, isPath, context);
+  if (format === 'sarif') return sarifReport(findings, isPath, context);
+  if (format === 'github') return githubReport(findings, isPath, context);
+  return lines(findings.map(formatFinding));
+}
+
 /**
  * Exit codes: 0 done (or clean); 1 findings under `--check`, or under `--write` a symbolic link
  * left unwritten (its findings remain: the rest are written); 2 invalid input (FixError for usage).
@@ -81,6 +121,7 @@ export async function runFix(options: FixOptions, io: FixIO): Promise<number> {
   if (options.write && args.includes(STDIN_ARG)) {
     throw new FixError('--write rewrites files in place and cannot rewrite standard input; drop --write to print the fixed manifests');
   }
+  const format = checkOutput(options);
   const fileConfig = loadConfigFile(options.config);
   const config = compileConfig(applyOverrides(fileConfig, options));
   const engine = createEngine(config);
@@ -89,18 +130,32 @@ export async function runFix(options: FixOptions, io: FixIO): Promise<number> {
   const origin = policyOrigin(fileConfig, options, options.config);
 
   // Read and fix everything before writing anything: one bad file leaves every file as it was.
-  const outcomes = (await readInputs(args, io.readStdin)).map((input) => fixInput(input, { engine, policy, origin }));
-  const diagnostics = outcomes.flatMap((o) => (o.ok ? [] : o.diagnostics));
+  const inputs = await readInputs(expandPaths(args, options), io.readStdin);
+  const progress = wantsProgress(io.stderrIsTTY === true, inputs.length, io.term) ? progressLine(inputs.length, io.stderr) : NO_PROGRESS;
+  const fixed: FixedManifest[] = [];
+  const diagnostics: Diagnostic[] = [];
+  // Helm chart templates among the files are skipped with one note; standard input that is a
+  // template is an error, as it is the whole input.
+  const templates: string[] = [];
+  for (const input of inputs) {
+    const outcome = input.path !== undefined && isChartTemplate(input.path, input.text) ? undefined : fixInput(input, { engine, policy, origin });
+    progress.tick();
+    if (outcome === undefined || (!outcome.ok && outcome.helmTemplate && input.path !== undefined)) templates.push(input.name);
+    else if (outcome.ok) fixed.push(outcome.fixed);
+    else diagnostics.push(...outcome.diagnostics);
+  }
+  progress.done();
+  if (templates.length > 0) io.stderr(`pullfix: ${skippedTemplatesNote(templates)}\n`);
   if (diagnostics.length > 0) {
     io.stderr(lines(diagnostics.map(formatDiagnostic)));
     if (options.write) io.stderr('pullfix: nothing written\n');
     return 2;
   }
-  const fixed = outcomes.map((o) => (o as { fixed: FixedManifest }).fixed);
 
   if (options.check) {
     const findings = fixed.flatMap((f) => f.findings);
-    io.stdout(lines(findings.map(formatFinding)));
+    const skipped = templates.map((file): Skipped => ({ file, reason: 'helm-template' }));
+    io.stdout(report(format, findings, skipped, inputs, io));
     return findings.length > 0 ? 1 : 0;
   }
   // What fixing cannot resolve (an image that does not parse, an unusable stray value) is still said.

@@ -102,8 +102,12 @@ describe('image volume changes in findings and results', () => {
     expect(finding).to.deep.equal({
       file: 'p.yaml',
       line: 9,
+      col: 7,
+      rule: 'PF003',
       message: 'image volume "models": imagePullPolicy set to Always (--policy tagged=Always)',
       fixed: true,
+      object: { apiVersion: 'v1', kind: 'Pod', name: 'p' },
+      fix: { field: 'spec.volumes[0].image.pullPolicy', value: 'Always' },
     });
   });
 
