@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { usePlainEnv } from '../fix/plain-env.js';
-import { readStdinInput, readStream } from '../fix/read-inputs.js';
+import { readStdinInput, readStream, whyUnreadable } from '../fix/read-inputs.js';
 import { runExecPlugin, runKrm } from '../krm/run-krm.js';
 import { UsageError } from './errors.js';
 
@@ -9,7 +9,7 @@ function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(`${file}: cannot read: ${whyUnreadable(err)}; pullfix krm CONFIG_FILE reads the plugin config kustomize passes, check the path`);
   }
 }
 

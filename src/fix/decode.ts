@@ -1,13 +1,32 @@
-import { FixError } from './fix-error.js';
+import { FixError, formatDiagnostic, type Diagnostic } from './fix-error.js';
 
 /** How an input's bytes became text, so `--write` can turn the text back into the same kind of bytes. */
 export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be';
 
-/** The line a byte offset falls on (1-based). */
-function lineAt(bytes: Uint8Array, offset: number): number {
+/**
+ * Bytes that cannot be read as text, at a position as parse errors give theirs
+ * (`FILE:LINE:COL: …`, printed alike), so the input is named in one form whatever is wrong with it.
+ */
+export class DecodeError extends FixError {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(formatDiagnostic(diagnostic));
+  }
+}
+
+/**
+ * The line and column (1-based) of a byte offset. The column counts characters, as the parser's
+ * do, of the line's text before the offset (read leniently: only what follows may be invalid).
+ */
+function positionAt(bytes: Uint8Array, offset: number): { line: number; col: number } {
   let line = 1;
-  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++;
-  return line;
+  let start = 0;
+  for (let i = 0; i < offset; i++) {
+    if (bytes[i] === 0x0a) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, col: new TextDecoder('utf-8').decode(bytes.subarray(start, offset)).length + 1 };
 }
 
 /** The offset of the first byte that does not belong to valid UTF-8, or -1. */
@@ -38,7 +57,11 @@ export function decodeInput(name: string, bytes: Uint8Array): { text: string; en
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return { text: new TextDecoder('utf-16be').decode(bytes.subarray(2)), encoding: 'utf-16be' };
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
-    throw new FixError(`${name}:${lineAt(bytes, nul)}: contains NUL bytes: UTF-16 without a byte-order mark, or not text; save it as UTF-8`);
+    throw new DecodeError({
+      file: name,
+      ...positionAt(bytes, nul),
+      message: 'contains NUL bytes: UTF-16 without a byte-order mark, or not text; save it as UTF-8',
+    });
   }
   try {
     new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -46,9 +69,11 @@ export function decodeInput(name: string, bytes: Uint8Array): { text: string; en
     // The validating decoder only says no; the scan says where (overlong forms aside, at the byte itself).
     const bad = Math.max(firstInvalidUtf8(bytes), 0);
     const hex = (bytes[bad] as number).toString(16).toUpperCase().padStart(2, '0');
-    throw new FixError(
-      `${name}:${lineAt(bytes, bad)}: not UTF-8 (byte 0x${hex}); convert it first, e.g. iconv -f latin1 -t utf-8 (manifests are UTF-8)`,
-    );
+    throw new DecodeError({
+      file: name,
+      ...positionAt(bytes, bad),
+      message: `not UTF-8 (byte 0x${hex}); convert it first, e.g. iconv -f latin1 -t utf-8 (manifests are UTF-8)`,
+    });
   }
   // TextDecoder would drop a UTF-8 byte-order mark; Buffer keeps it, so the text round-trips byte for byte.
   return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), encoding: 'utf-8' };

@@ -37,7 +37,7 @@ export interface FixedManifest {
 export type FixOutcome = { ok: true; fixed: FixedManifest } | { ok: false; diagnostics: Diagnostic[]; helmTemplate?: true };
 
 /** Puts `value` at `path` inside `root` (changed in place), returning the new root. */
-function placeAt(root: unknown, path: readonly string[], value: unknown): unknown {
+export function placeAt(root: unknown, path: readonly string[], value: unknown): unknown {
   if (path.length === 0) return value;
   let node: unknown = root;
   for (const segment of path.slice(0, -1)) node = isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[segment] : undefined;
@@ -183,7 +183,7 @@ export function fixInput(input: Input, context: FixContext): FixOutcome {
       edits.push(...docEdits);
     } catch (err) {
       if (!(err instanceof CannotEdit)) throw err;
-      diagnostics.push(diagnosticAt(input, lineCounter, err.offset, `cannot fix faithfully: ${err.message}; set the pull policies here by hand`));
+      diagnostics.push(diagnosticAt(input, lineCounter, err.offset, `cannot fix faithfully: ${err.message}; ${err.remedy ?? 'set the pull policies here by hand'}`));
     }
   }
   if (diagnostics.length > 0) {

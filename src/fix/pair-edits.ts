@@ -38,9 +38,33 @@ function quoted(pair: NodePair): boolean {
   return pair.key instanceof Scalar && pair.key.type === Scalar.QUOTE_DOUBLE;
 }
 
+/** `? key` (YAML's explicit key, the value on a `: ` line of its own) before the key on its line. */
+function isExplicitKey(src: Source, keyStart: number): boolean {
+  return /^[ -]*\?[ \t]*$/.test(src.text.slice(lineStart(src.text, keyStart), keyStart));
+}
+
+/** How a pair reads written the usual way, for a message: `imagePullPolicy: Always`. */
+function plainForm(src: Source, pair: NodePair): string {
+  const key = String((pair.key as Scalar).value);
+  const range = pair.value?.range;
+  const value = range ? src.text.slice(range[0], range[1]).trim() : '';
+  return value === '' || value.includes('\n') ? `${key}: VALUE` : `${key}: ${value}`;
+}
+
+/** Refuses to edit around an explicit key, saying how to write it so pullfix can. */
+function explicitKey(src: Source, pair: NodePair, doing: string): CannotEdit {
+  const key = String((pair.key as Scalar).value);
+  return new CannotEdit(
+    keyRange(pair)[0],
+    `${doing}: "? ${key}" is written as an explicit key (YAML's "? key" then ": value" form), which pullfix does not edit`,
+    `write it as "${plainForm(src, pair)}" on one line and run pullfix again`,
+  );
+}
+
 function insertBlock(src: Source, ref: NodePair, key: string, value: string): TextEdit {
   const [keyStart] = keyRange(ref);
   const start = lineStart(src.text, keyStart);
+  if (isExplicitKey(src, keyStart)) throw explicitKey(src, ref, `cannot add ${key}`);
   if (!/^[ -]*$/.test(src.text.slice(start, keyStart))) {
     throw new CannotEdit(keyStart, `cannot add ${key}: the key before it does not start its line`);
   }
@@ -104,6 +128,7 @@ export function removePair(src: Source, map: NodeMap, pair: NodePair): TextEdit 
   // The only pair: the mapping stays a mapping.
   if (map.items.length === 1) return { start: keyStart, end, text: '{}' };
   const start = lineStart(src.text, keyStart);
+  if (isExplicitKey(src, keyStart)) throw explicitKey(src, pair, `cannot remove ${String((pair.key as Scalar).value)}`);
   if (!/^ *$/.test(src.text.slice(start, keyStart))) {
     throw new CannotEdit(keyStart, `cannot remove ${String((pair.key as Scalar).value)}: it shares its line with a "- " or another key`);
   }

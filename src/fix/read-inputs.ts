@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { decodeInput, type Encoding } from './decode.js';
-import { FixError } from './fix-error.js';
+import { decodeInput, DecodeError, type Encoding } from './decode.js';
+import { FixError, type Diagnostic } from './fix-error.js';
 
 /** One manifest source: a file, or standard input. */
 export interface Input {
@@ -22,6 +22,12 @@ const WHY: Record<string, string> = {
   EISDIR: 'is a directory',
   EACCES: 'permission denied',
 };
+
+/** Why a file could not be read, in words (`no such file`), not an error code. */
+export function whyUnreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return WHY[code] ?? (err as Error).message;
+}
 
 /**
  * Everything a stream carries, however large and however slowly it comes. A pipe from
@@ -44,16 +50,32 @@ function readFile(file: string): Input {
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    throw new FixError(`${file}: cannot read: ${WHY[code] ?? (err as Error).message}`);
+    throw new FixError(`${file}: cannot read: ${whyUnreadable(err)}`);
   }
   return { name: file, path: file, ...decodeInput(file, bytes) };
 }
 
-/** Reads every input up front, so a missing file stops the command before anything is written. */
-export async function readInputs(args: readonly string[], readStdin: () => Promise<Uint8Array>): Promise<Input[]> {
+/** The inputs read, and a diagnostic for each whose bytes are not text. */
+export interface ReadResult {
+  inputs: Input[];
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Reads every input up front, so a missing file stops the command before anything is written.
+ * Inputs that are not text are each named with their position, with the parse errors of the others.
+ */
+export async function readInputs(args: readonly string[], readStdin: () => Promise<Uint8Array>): Promise<ReadResult> {
   if (args.filter((a) => a === STDIN_ARG).length > 1) throw new FixError(`standard input (${STDIN_ARG}) can be read only once`);
   const inputs: Input[] = [];
-  for (const arg of args) inputs.push(arg === STDIN_ARG ? await readStdinInput(readStdin) : readFile(arg));
-  return inputs;
+  const diagnostics: Diagnostic[] = [];
+  for (const arg of args) {
+    try {
+      inputs.push(arg === STDIN_ARG ? await readStdinInput(readStdin) : readFile(arg));
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      diagnostics.push(err.diagnostic);
+    }
+  }
+  return { inputs, diagnostics };
 }

@@ -6,7 +6,7 @@ import { isChartTemplate, skippedTemplatesNote } from './chart-templates.js';
 import { encodeOutput } from './decode.js';
 import { expandPaths } from './expand-paths.js';
 import { formatFinding, type Finding } from './findings.js';
-import { FixError, formatDiagnostic, type Diagnostic } from './fix-error.js';
+import { FixError, formatDiagnostic } from './fix-error.js';
 import { fixInput, type FixedManifest } from './fix-manifest.js';
 import { applyOverrides, policyOrigin } from './fix-options.js';
 import { joinStreams, writeSummary } from './output.js';
@@ -130,10 +130,9 @@ export async function runFix(options: FixOptions, io: FixIO): Promise<number> {
   const origin = policyOrigin(fileConfig, options, options.config);
 
   // Read and fix everything before writing anything: one bad file leaves every file as it was.
-  const inputs = await readInputs(expandPaths(args, options), io.readStdin);
+  const { inputs, diagnostics } = await readInputs(expandPaths(args, options), io.readStdin);
   const progress = wantsProgress(io.stderrIsTTY === true, inputs.length, io.term) ? progressLine(inputs.length, io.stderr) : NO_PROGRESS;
   const fixed: FixedManifest[] = [];
-  const diagnostics: Diagnostic[] = [];
   // Helm chart templates among the files are skipped with one note; standard input that is a
   // template is an error, as it is the whole input.
   const templates: string[] = [];

@@ -22,6 +22,8 @@ export class CannotEdit extends Error {
   constructor(
     readonly offset: number,
     message: string,
+    /** What the user can do, when it is not "set the pull policies by hand". */
+    readonly remedy?: string,
   ) {
     super(message);
   }

@@ -52,7 +52,8 @@ function fromConfigMap(value: Record<string, unknown>): PullfixConfig {
 function fromPullfixConfig(value: Record<string, unknown>): PullfixConfig {
   const where = `functionConfig (${PULLFIX_CONFIG_KIND}${nameOf(value)})`;
   if (value.apiVersion !== PULLFIX_CONFIG_API_VERSION) {
-    throw new KrmError(`${where}: apiVersion must be ${PULLFIX_CONFIG_API_VERSION}, got ${JSON.stringify(value.apiVersion)}`);
+    const got = value.apiVersion === undefined ? `it has none: add apiVersion: ${PULLFIX_CONFIG_API_VERSION}` : `got ${JSON.stringify(value.apiVersion)}`;
+    throw new KrmError(`${where}: apiVersion must be ${PULLFIX_CONFIG_API_VERSION}, ${got}`);
   }
   // Orchestrators annotate the function config (index, path, local-config): metadata is theirs.
   const { apiVersion: _a, kind: _k, metadata: _m, ...fields } = value;
@@ -75,8 +76,9 @@ export function configFromFunctionConfig(value: unknown): PullfixConfig {
   if (Object.keys(value).length === 0) return { ...DEFAULT_CONFIG };
   if (value.kind === 'ConfigMap' && value.apiVersion === 'v1') return fromConfigMap(value);
   if (value.kind === PULLFIX_CONFIG_KIND) return fromPullfixConfig(value);
+  const field = (name: string, v: unknown): string => (v === undefined ? `no ${name}` : `${name} ${JSON.stringify(v)}`);
   throw new KrmError(
     `functionConfig: expected a v1 ConfigMap or a ${PULLFIX_CONFIG_API_VERSION} ${PULLFIX_CONFIG_KIND}, ` +
-      `got ${JSON.stringify(value.apiVersion)} ${JSON.stringify(value.kind)}`,
+      `got ${field('apiVersion', value.apiVersion)} and ${field('kind', value.kind)}`,
   );
 }

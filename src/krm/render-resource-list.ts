@@ -44,7 +44,7 @@ function itemEdits(list: ResourceList, src: Source, edit: ItemEdit): TextEdit[] 
   } catch (err) {
     if (!(err instanceof CannotEdit)) throw err;
     const line = list.lineCounter.linePos(err.offset).line;
-    throw new KrmError(`ResourceList items[${edit.index}] (line ${line}): cannot fix faithfully: ${err.message}; set the pull policies by hand`);
+    throw new KrmError(`ResourceList items[${edit.index}] (line ${line}): cannot fix faithfully: ${err.message}; ${err.remedy ?? 'set the pull policies by hand'}`);
   }
 }
 

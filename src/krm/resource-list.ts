@@ -1,6 +1,7 @@
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { isObject } from '../engine/explicit.js';
 import { PARSE_OPTIONS } from '../fix/parse-manifest.js';
+import { STDIN_NAME } from '../fix/read-inputs.js';
 import { KrmError } from './krm-error.js';
 
 /** The versions of the KRM function specification's ResourceList this function reads. */
@@ -38,8 +39,9 @@ export function parseResourceList(source: string): ResourceList {
   for (const doc of docs) {
     const error = doc.errors[0];
     if (error) {
+      // Placed as `fix` places its input errors: `<stdin>:LINE:COL: …`.
       const pos = error.linePos?.[0];
-      throw new KrmError(`invalid YAML in the ResourceList${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${firstLine(error.message)}`);
+      throw new KrmError(`${STDIN_NAME}:${pos?.line ?? 1}:${pos?.col ?? 1}: invalid YAML in the ResourceList: ${firstLine(error.message)}`);
     }
   }
   const real = docs.filter((d) => d.contents !== null);
@@ -53,7 +55,8 @@ export function parseResourceList(source: string): ResourceList {
       : `expected kind ResourceList, got ${JSON.stringify(value.kind)} (is this a manifest? use pullfix fix for manifests)`);
   }
   if (!(RESOURCE_LIST_VERSIONS as readonly unknown[]).includes(value.apiVersion)) {
-    throw new KrmError(`ResourceList apiVersion must be one of ${RESOURCE_LIST_VERSIONS.join(', ')}, got ${JSON.stringify(value.apiVersion)}`);
+    const got = value.apiVersion === undefined ? `it has none: add apiVersion: ${RESOURCE_LIST_VERSIONS[0]}` : `got ${JSON.stringify(value.apiVersion)}`;
+    throw new KrmError(`ResourceList apiVersion must be one of ${RESOURCE_LIST_VERSIONS.join(', ')}, ${got}`);
   }
   const itemsNode: unknown = doc.get('items', true);
   let items: ResourceListItem[] = [];

@@ -68,9 +68,11 @@ export function resultsFor(
   result: MutationResult,
   podSpecPath: readonly string[] | undefined,
   origin?: PolicyOrigin,
+  /** The ResourceList item holding the object, when that is a List: its file annotations name the file. */
+  item?: unknown,
 ): KrmResult[] {
   const ref = resourceRef(object);
-  const file = fileOf(object);
+  const file = fileOf(object) ?? (item === undefined ? undefined : fileOf(item));
   const refPart = ref ? { resourceRef: ref } : {};
   const filePart = file ? { file } : {};
   const { changes, strayRemoved, warnings } = result;

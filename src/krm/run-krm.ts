@@ -1,13 +1,13 @@
 import { parse, YAMLParseError } from 'yaml';
 import { compileConfig } from '../engine/config.js';
-import { kindTable, pointerSegments, ruleFor } from '../engine/kinds.js';
 import { createEngine } from '../engine/mutate.js';
 import { resolveNamespacePolicy } from '../engine/namespace-policy.js';
-import { isObject } from '../engine/explicit.js';
 import type { PullfixConfig } from '../engine/types.js';
 import { formatFinding, type PolicyOrigin } from '../fix/findings.js';
-import { fixInput } from '../fix/fix-manifest.js';
-import { engineGroupOf } from '../fix/locate-objects.js';
+import { formatDiagnostic } from '../fix/fix-error.js';
+import { fixInput, placeAt } from '../fix/fix-manifest.js';
+import { fixObjects, type DocumentOp } from '../fix/fix-objects.js';
+import { locateObjects } from '../fix/locate-objects.js';
 import { STDIN_NAME } from '../fix/read-inputs.js';
 import { configFromFunctionConfig } from './function-config.js';
 import { KrmError } from './krm-error.js';
@@ -40,23 +40,21 @@ export function runKrm(input: string): KrmOutput {
   const origin = originIn(raw, 'functionConfig');
   const engine = createEngine(config);
   const policy = resolveNamespacePolicy(config, undefined);
-  const kinds = kindTable(config.podTemplates);
   const edits: ItemEdit[] = [];
   const results: KrmResult[] = [];
   for (const item of list.items) {
-    const object = item.value;
-    if (!isObject(object) || typeof object.kind !== 'string') continue;
-    const group = engineGroupOf(object.apiVersion, object.kind);
-    const result = engine.mutate({ group, kind: object.kind, operation: 'CREATE', object, policy, source: 'manifest' });
-    const podSpecPath = ruleFor(kinds, group, object.kind)?.podSpecPath;
-    results.push(...resultsFor(object, result, podSpecPath, origin));
-    if (result.patch.length === 0) continue;
-    const ops = result.patch.map((op) => ({
-      op: op.op,
-      path: ['items', String(item.index), ...pointerSegments(op.path)],
-      ...('value' in op ? { value: op.value } : {}),
-    }));
-    edits.push({ index: item.index, ops, mutated: result.mutated });
+    // An item may be a List (`kind: List`, `DeploymentList`): its objects are fixed as `fix`
+    // fixes them, each edited in place inside the item.
+    let mutated: unknown = item.value;
+    const ops: DocumentOp[] = [];
+    for (const fix of fixObjects(engine, policy, locateObjects([item.value]))) {
+      results.push(...resultsFor(fix.object.value, fix.result, fix.podSpecPath, origin, item.value));
+      if (fix.ops.length === 0) continue;
+      ops.push(...fix.ops.map((op) => ({ ...op, path: ['items', String(item.index), ...op.path] })));
+      if (mutated === item.value && fix.object.path.length > 0) mutated = structuredClone(item.value);
+      mutated = placeAt(mutated, fix.object.path, fix.result.mutated);
+    }
+    if (ops.length > 0) edits.push({ index: item.index, ops, mutated });
   }
   return { output: renderResourceList(list, edits, results), diagnostics: '' };
 }
@@ -72,7 +70,11 @@ export function runExecPlugin(configFile: string, configText: string, input: str
   try {
     raw = parse(configText);
   } catch (err) {
-    if (err instanceof YAMLParseError) throw new KrmError(`${configFile}: invalid YAML: ${(err.message.split('\n')[0] ?? '')}`);
+    if (err instanceof YAMLParseError) {
+      const pos = err.linePos?.[0];
+      const message = (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+      throw new KrmError(`${configFile}:${pos?.line ?? 1}:${pos?.col ?? 1}: invalid YAML: ${message}`);
+    }
     throw err;
   }
   const fileConfig = configFromFunctionConfig(raw);
@@ -83,7 +85,7 @@ export function runExecPlugin(configFile: string, configText: string, input: str
   );
   if (!outcome.ok) {
     const first = outcome.diagnostics[0];
-    throw new KrmError(first ? `standard input, line ${first.line}, column ${first.col}: ${first.message}` : 'invalid input');
+    throw new KrmError(first ? formatDiagnostic(first) : 'invalid input');
   }
   const { fixed } = outcome;
   const left = fixed.findings.filter((f) => !f.fixed).map((f) => `pullfix: ${formatFinding(f)}\n`);

@@ -491,6 +491,21 @@ describe('pullfix fix', function () {
       expect(run.stderr).to.equal('dup.yaml:2:1: invalid YAML: Map keys must be unique\n');
     });
 
+    it('an explicit key (? imagePullPolicy) is named as such, with how to write it instead', () => {
+      write('ek.yaml', text('apiVersion: v1', 'kind: Pod', 'metadata: {name: p}', 'spec:', '  ? imagePullPolicy', '  : Always', '  containers:', '  - name: a', '    image: a:1'));
+      const run = pullfix(['ek.yaml'], { cwd: dir });
+      expect(run.status).to.equal(2);
+      expect(run.stderr).to.equal(
+        'ek.yaml:5:5: cannot fix faithfully: cannot remove imagePullPolicy: "? imagePullPolicy" is written as an explicit key ' +
+          '(YAML\'s "? key" then ": value" form), which pullfix does not edit; write it as "imagePullPolicy: Always" on one line and run pullfix again\n',
+      );
+      write('ek2.yaml', text('apiVersion: v1', 'kind: Pod', 'metadata: {name: p}', 'spec:', '  imagePullPolicy: Always', '  containers:', '  - name: a', '    ? image', '    : a:1'));
+      const insert = pullfix(['ek2.yaml'], { cwd: dir });
+      expect(insert.status).to.equal(2);
+      expect(insert.stderr).to.include('ek2.yaml:8:7: cannot fix faithfully: cannot add imagePullPolicy: "? image" is written as an explicit key');
+      expect(insert.stderr).to.include('write it as "image: a:1" on one line');
+    });
+
     it('a missing file is named, exit 2', () => {
       const run = pullfix(['missing.yaml'], { cwd: dir });
       expect(run.status).to.equal(2);

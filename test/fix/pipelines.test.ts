@@ -269,7 +269,8 @@ describe('pullfix fix and krm in pipelines', function () {
     writeFileSync(path.join(dir, 'l.yaml'), latin1);
     const run = pullfix(['fix', '--write', 'l.yaml'], dir);
     expect(run.status).to.equal(2);
-    expect(run.stderr).to.equal('pullfix: l.yaml:12: not UTF-8 (byte 0xE9); convert it first, e.g. iconv -f latin1 -t utf-8 (manifests are UTF-8)\n');
+    // FILE:LINE:COL, as every other input error: `# caf` comes before the byte.
+    expect(run.stderr).to.equal('l.yaml:12:6: not UTF-8 (byte 0xE9); convert it first, e.g. iconv -f latin1 -t utf-8 (manifests are UTF-8)\npullfix: nothing written\n');
     expect(readFileSync(path.join(dir, 'l.yaml')).equals(latin1)).to.equal(true);
 
     writeFileSync(path.join(dir, 'u.yaml'), Buffer.from(`\uFEFF${deployment('u')}`, 'utf16le'));
@@ -282,7 +283,18 @@ describe('pullfix fix and krm in pipelines', function () {
     writeFileSync(path.join(dir, 'n.yaml'), Buffer.from(deployment('n'), 'utf16le'));
     const nul = pullfix(['fix', '--check', 'n.yaml'], dir);
     expect(nul.status).to.equal(2);
-    expect(nul.stderr).to.include('n.yaml:1: contains NUL bytes: UTF-16 without a byte-order mark');
+    expect(nul.stderr).to.equal('n.yaml:1:2: contains NUL bytes: UTF-16 without a byte-order mark, or not text; save it as UTF-8\n');
+  });
+
+  it('names bytes that are not text as FILE:LINE:COL, with the other inputs\' errors', () => {
+    // The column counts characters before the byte: `  - caf` then `é` (two bytes) then 0xFF.
+    writeFileSync(path.join(dir, 'a.yaml'), Buffer.concat([Buffer.from('kind: Pod\n  - caf\u00e9'), Buffer.from([0xff]), Buffer.from('\n')]));
+    writeFileSync(path.join(dir, 'b.yaml'), 'kind: Pod\nmetadata: {name: [}\n');
+    const run = pullfix(['fix', '--check', 'a.yaml', 'b.yaml'], dir);
+    expect(run.status).to.equal(2);
+    const [first, second] = run.stderr.split('\n');
+    expect(first).to.equal('a.yaml:2:9: not UTF-8 (byte 0xFF); convert it first, e.g. iconv -f latin1 -t utf-8 (manifests are UTF-8)');
+    expect(second).to.match(/^b\.yaml:2:\d+: invalid YAML: /);
   });
 
   it('inserts lines with the file\'s dominant line ending', () => {

@@ -200,6 +200,54 @@ describe('pullfix krm', () => {
     });
   });
 
+  it('fixes the objects inside an item that is a List, as fix does, with results naming the object and the file', () => {
+    const list = text(
+      '- apiVersion: v1',
+      '  kind: List',
+      '  metadata:',
+      '    annotations:',
+      "      internal.config.kubernetes.io/path: 'list.yaml'",
+      '  items:',
+      '  - apiVersion: v1',
+      '    kind: Pod',
+      '    metadata: {name: p}',
+      '    spec:',
+      '      imagePullPolicy: Never',
+      '      containers:',
+      '      - name: a',
+      '        image: a:1',
+    );
+    const input = `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${list}`;
+    const run = krm(input);
+    expect(run.status).to.equal(0);
+    expect(run.stderr).to.equal('');
+    const out = parse(run.stdout) as any;
+    expect(out.items[0].items[0].spec).to.deep.equal({ containers: [{ name: 'a', image: 'a:1', imagePullPolicy: 'Never' }] });
+    expect(run.stdout.startsWith(input.replace('      imagePullPolicy: Never\n', '').replace('        image: a:1\n', '$&        imagePullPolicy: Never\n'))).to.equal(true);
+    expect(out.results).to.deep.equal([
+      {
+        message: 'container "a": imagePullPolicy set to Never (moved from pod level)',
+        severity: 'info',
+        resourceRef: { apiVersion: 'v1', kind: 'Pod', name: 'p' },
+        field: { path: 'spec.containers[0].imagePullPolicy' },
+        file: { path: 'list.yaml' },
+      },
+      {
+        message: 'removed pod-level imagePullPolicy Never: Kubernetes ignores it there',
+        severity: 'info',
+        resourceRef: { apiVersion: 'v1', kind: 'Pod', name: 'p' },
+        field: { path: 'spec.imagePullPolicy' },
+        file: { path: 'list.yaml' },
+      },
+    ]);
+  });
+
+  it('names bytes on stdin that are not UTF-8 as <stdin>:LINE:COL, exit 2', () => {
+    const r = spawnSync(process.execPath, [CLI, 'krm'], { input: Buffer.from([0x6b, 0x3a, 0x20, 0xe9, 0x0a]), encoding: 'utf8' });
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.equal('pullfix: <stdin>:1:4: not UTF-8 (byte 0xE9); convert it first, e.g. iconv -f latin1 -t utf-8 (manifests are UTF-8)\n');
+  });
+
   it('takes a PullfixConfig functionConfig: mode enforce overrides a written value', () => {
     const config = text('  apiVersion: pullfix.dev/v1alpha1', '  kind: PullfixConfig', '  metadata:', '    name: pullfix', '  mode: enforce', '  policies:', '    tagged: Always');
     const run = krm(resourceList(DEPLOYMENT, config));
@@ -253,7 +301,7 @@ describe('pullfix krm', () => {
       [
         'invalid YAML',
         'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [\n',
-        'pullfix: invalid YAML in the ResourceList at line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]\n',
+        'pullfix: <stdin>:4:1: invalid YAML in the ResourceList: Flow sequence in block collection must be sufficiently indented and end with a ]\n',
       ],
       ['a manifest instead of a ResourceList', 'apiVersion: v1\nkind: Pod\n', 'pullfix: expected kind ResourceList, got "Pod" (is this a manifest? use pullfix fix for manifests)\n'],
       ['a list, not a mapping', '- a\n- b\n', 'pullfix: expected a ResourceList: the input is not a mapping\n'],
@@ -287,7 +335,24 @@ describe('pullfix krm', () => {
       [
         'a functionConfig of another kind',
         resourceList('', '  apiVersion: v1\n  kind: Secret\n  metadata: {name: pf}\n'),
-        'pullfix: functionConfig: expected a v1 ConfigMap or a pullfix.dev/v1alpha1 PullfixConfig, got "v1" "Secret"\n',
+        'pullfix: functionConfig: expected a v1 ConfigMap or a pullfix.dev/v1alpha1 PullfixConfig, got apiVersion "v1" and kind "Secret"\n',
+      ],
+      // Something missing is said to be missing, never `got undefined`.
+      ['an empty mapping', '{}\n', 'pullfix: expected kind ResourceList, got an object with no kind (a KRM function reads a ResourceList on stdin; for manifests use pullfix fix)\n'],
+      [
+        'a ResourceList with no apiVersion',
+        'kind: ResourceList\nitems: []\n',
+        'pullfix: ResourceList apiVersion must be one of config.kubernetes.io/v1, config.kubernetes.io/v1alpha1, it has none: add apiVersion: config.kubernetes.io/v1\n',
+      ],
+      [
+        'a functionConfig with no apiVersion',
+        resourceList('', '  kind: Secret\n'),
+        'pullfix: functionConfig: expected a v1 ConfigMap or a pullfix.dev/v1alpha1 PullfixConfig, got no apiVersion and kind "Secret"\n',
+      ],
+      [
+        'a PullfixConfig with no apiVersion',
+        resourceList('', '  kind: PullfixConfig\n'),
+        'pullfix: functionConfig (PullfixConfig): apiVersion must be pullfix.dev/v1alpha1, it has none: add apiVersion: pullfix.dev/v1alpha1\n',
       ],
     ];
     for (const [what, input, stderr] of cases) {
@@ -311,6 +376,25 @@ describe('pullfix krm', () => {
       const run = krm(stream, [path.join(dir, 'config.yaml')]);
       expect(run).to.deep.equal({ status: 0, stdout: stream.replace('    image: a:latest\n', '$&    imagePullPolicy: Always\n'), stderr: '' });
       expect(Array.from(parseAllDocuments(run.stdout))).to.have.length(2);
+    });
+
+    it('names a missing config file in words, exit 2', () => {
+      const run = krm('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n', [path.join(dir, 'missing.yaml')]);
+      expect(run).to.deep.equal({
+        status: 2,
+        stdout: '',
+        stderr: `pullfix: ${path.join(dir, 'missing.yaml')}: cannot read: no such file; pullfix krm CONFIG_FILE reads the plugin config kustomize passes, check the path\n`,
+      });
+    });
+
+    it('places YAML errors as FILE:LINE:COL, in the config file and in the stream', () => {
+      writeFileSync(path.join(dir, 'broken.yaml'), 'kind: PullfixConfig\nx: [\n');
+      const config = krm('kind: Pod\n', [path.join(dir, 'broken.yaml')]);
+      expect(config.status).to.equal(2);
+      expect(config.stderr).to.match(new RegExp(`^pullfix: ${path.join(dir, 'broken.yaml')}:3:1: invalid YAML: `));
+      const stream = krm('kind: Pod\nx: [\n', [path.join(dir, 'config.yaml')]);
+      expect(stream.status).to.equal(2);
+      expect(stream.stderr).to.match(/^pullfix: <stdin>:3:1: invalid YAML: /);
     });
 
     it('refuses a bad config file with exit 2', () => {
