@@ -54,6 +54,8 @@ export interface Report {
   kind: 'Report';
   metadata: { name: string; namespace: string; labels: Record<string, string> };
   source: string;
+  /** What the Report is about: its namespace (each result names its objects in `resources`). */
+  scope: { apiVersion: 'v1'; kind: 'Namespace'; name: string };
   summary: Record<Result, number>;
   results: ReportResult[];
 }
@@ -71,7 +73,13 @@ function entryWords(f: Finding): string {
 }
 
 function failMessage(f: Finding): string {
-  if (f.wanted === null) return `${entryWords(f)} ${f.current ?? ''}: ${f.reason}`;
+  const entry = entryWords(f);
+  if (f.wanted === null) {
+    // The reason may name the field itself ("pod-level imagePullPolicy in the last-applied
+    // manifest: ..."): say it once, with its value.
+    const reason = f.reason.startsWith(entry) ? f.reason.slice(entry.length) : `: ${f.reason}`;
+    return `${entry} ${f.current ?? ''}${reason}`;
+  }
   return `${entryWords(f)} is ${f.current ?? 'unset'}, wants ${f.wanted}: ${f.reason}`;
 }
 
@@ -136,13 +144,22 @@ export function buildReports(namespaces: readonly string[], checked: readonly Ch
       kind: 'Report',
       metadata: { name: REPORT_NAME, namespace, labels: { 'app.kubernetes.io/managed-by': 'pullfix' } },
       source: REPORT_SOURCE,
+      scope: namespaceScope(namespace),
       summary,
       results,
     };
   });
 }
 
-/** Multi-document YAML, ready for `kubectl apply -f -`. */
+export function namespaceScope(name: string): Report['scope'] {
+  return { apiVersion: 'v1', kind: 'Namespace', name };
+}
+
+/**
+ * Multi-document YAML, ready for `kubectl apply -f -`. Results share objects (the timestamp):
+ * `aliasDuplicateObjects: false` writes them out each time, not as anchors and aliases
+ * (`&a1`, `*a1`) that some readers of Reports do not follow.
+ */
 export function formatReports(reports: readonly Report[]): string {
-  return reports.map((r) => `---\n${stringify(r, { lineWidth: 0 })}`).join('');
+  return reports.map((r) => `---\n${stringify(r, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('');
 }

@@ -3,7 +3,7 @@
 // fails, `unchecked` warns, policy `pullfix`).
 
 import { stringify } from 'yaml';
-import { REPORT_API_VERSION, REPORT_NAME, REPORT_POLICY, REPORT_SOURCE, type Report, type ReportResult } from './policy-report.js';
+import { namespaceScope, REPORT_API_VERSION, REPORT_NAME, REPORT_POLICY, REPORT_SOURCE, type Report, type ReportResult } from './policy-report.js';
 import type { StaleAuditFinding } from './stale.js';
 
 /** The name of every namespace's stale-build Report: apart from `pullfix audit`'s, so neither replaces the other. */
@@ -53,10 +53,10 @@ export function buildStaleReports(namespaces: readonly string[], findings: reado
       }));
     const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
     for (const r of results) summary[r.result]++;
-    return { apiVersion: REPORT_API_VERSION, kind: 'Report', metadata: { name: STALE_REPORT_NAME, namespace, labels: { 'app.kubernetes.io/managed-by': 'pullfix' } }, source: REPORT_SOURCE, summary, results };
+    return { apiVersion: REPORT_API_VERSION, kind: 'Report', metadata: { name: STALE_REPORT_NAME, namespace, labels: { 'app.kubernetes.io/managed-by': 'pullfix' } }, source: REPORT_SOURCE, scope: namespaceScope(namespace), summary, results };
   });
 }
 
 export function formatStaleReports(reports: readonly Report[]): string {
-  return reports.map((r) => `---\n${stringify(r, { lineWidth: 0 })}`).join('');
+  return reports.map((r) => `---\n${stringify(r, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('');
 }
