@@ -1,10 +1,11 @@
-// The few REST calls `pullfix audit` makes, over node's http(s) with the kubeconfig's
-// credentials applied by @kubernetes/client-node. Bodies stay raw JSON: the typed models drop
-// fields they do not know (SPEC §2), and the engine must see what the API server sent.
+// The few REST calls `pullfix audit` makes, over node's http(s) with the credentials of the
+// endpoint (src/cluster/kube-endpoint.ts, the reader `serve` uses too). Bodies stay raw JSON: the
+// typed models drop fields they do not know (SPEC §2), and the engine must see what the API
+// server sent.
 
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { endpointAgent, type KubeEndpoint } from '../cluster/kube-endpoint.js';
 
 /** A metav1.Status, as the API server sends it with an error. */
 export interface Status {
@@ -56,13 +57,23 @@ export interface RequestOptions {
 }
 
 export class KubeApi {
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly timeoutMs = 30_000,
-  ) {}
+  private readonly agent: http.Agent;
 
+  constructor(
+    readonly endpoint: KubeEndpoint,
+    private readonly timeoutMs = 30_000,
+  ) {
+    this.agent = endpointAgent(endpoint, { keepAlive: true, maxSockets: 4 });
+  }
+
+  /** The API server, as the kubeconfig writes it. */
   get server(): string {
-    return this.kc.getCurrentCluster()?.server ?? '(no cluster)';
+    return this.endpoint.server.href.replace(/\/+$/, '');
+  }
+
+  /** Closes idle keep-alive connections, so the process can exit. */
+  close(): void {
+    this.agent.destroy();
   }
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
@@ -71,19 +82,19 @@ export class KubeApi {
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) query.set(key, value);
     const url = new URL(`${server}${path}${query.toString() ? `?${query.toString()}` : ''}`);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    // Credentials first: an exec plugin that fails is the user's to fix (a UserError), not an unreachable server.
+    const auth = await this.endpoint.requestOptions();
     const opts: https.RequestOptions = {
+      ...auth,
+      agent: this.agent,
       method,
       headers: {
+        ...auth.headers,
         Accept: 'application/json',
         'User-Agent': 'pullfix-audit',
         ...(body !== undefined ? { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
       },
     };
-    try {
-      await this.kc.applyToHTTPSOptions(opts);
-    } catch (err) {
-      throw new KubeUnreachableError(this.server, undefined, (err as Error).message);
-    }
     const transport = url.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
       const req = transport.request(url, opts, (res) => {

@@ -1,6 +1,11 @@
 // How findings are shown: an aligned table for people, JSON for programs.
 
+import { stringify } from 'yaml';
 import type { Finding } from './evaluate.js';
+
+/** `-o`: what `audit` prints (`yaml` is the `json` AuditReport, as kubectl's `-o yaml`). */
+export const OUTPUTS = ['table', 'json', 'yaml', 'report'] as const;
+export type Output = (typeof OUTPUTS)[number];
 
 export const TABLE_COLUMNS = ['NAMESPACE', 'KIND', 'NAME', 'CONTAINER', 'CURRENT', 'WANTED', 'REASON'] as const;
 
@@ -23,6 +28,8 @@ export interface PatchOutcome {
   kind: string;
   name: string;
   dryRun: boolean;
+  /** `--dry-run=client`: false, the patch was computed and not sent. */
+  sent?: false;
   patch: unknown[];
   outcome: 'patched' | 'failed';
   error?: string;
@@ -43,6 +50,15 @@ export interface AuditReport {
 
 export function formatJson(report: AuditReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/**
+ * The same object as YAML (`-o yaml`). The patches hold the findings' own objects: without
+ * `aliasDuplicateObjects: false` the YAML library would print those twice-seen objects as
+ * anchors and aliases (`&a1`, `*a1`), which many readers of the output do not follow.
+ */
+export function formatYaml(report: AuditReport): string {
+  return stringify(report, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function compare(a: string, b: string): number {

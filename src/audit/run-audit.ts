@@ -1,5 +1,5 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Operation as PatchOperation } from 'fast-json-patch';
+import type { KubeEndpoint } from '../cluster/kube-endpoint.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { compileConfig, type CompiledConfig } from '../engine/config.js';
 import { getPath, isObject } from '../engine/objects.js';
@@ -11,15 +11,16 @@ import { evaluateObject, type Finding } from './evaluate.js';
 import { KubeApi } from './kube-api.js';
 import { listItems } from './list-objects.js';
 import { buildReports, formatReports, type CheckedObject } from './policy-report.js';
-import { formatJson, formatTable, sortFindings, type AuditReport } from './report.js';
-import { sendPatches, type Patchable } from './send-patches.js';
+import { formatJson, formatTable, formatYaml, OUTPUTS, sortFindings, type AuditReport, type Output } from './report.js';
+import { sendPatches, type DryRun, type Patchable } from './send-patches.js';
 import { apiVersionOf, collectionPath, resourceName, WORKLOAD_KINDS, type WorkloadKind } from './workload-kinds.js';
 
 export interface AuditOptions {
   namespace?: string;
   allNamespaces?: boolean;
   fix?: boolean;
-  dryRun?: boolean;
+  /** `--dry-run[=server]` or `--dry-run=client`. */
+  dryRun?: DryRun;
   output?: string;
   config?: string;
   progress?: boolean;
@@ -66,14 +67,16 @@ export function chooseTargets(options: { namespace?: string; allNamespaces?: boo
   return [chosen];
 }
 
-const OUTPUTS = ['table', 'json', 'report'] as const;
-type Output = (typeof OUTPUTS)[number];
+
+export function checkOutput(output: string): Output {
+  if (!(OUTPUTS as readonly string[]).includes(output)) throw new AuditError(`-o ${JSON.stringify(output)}: not an output format; use table, json, yaml or report`);
+  return output as Output;
+}
 
 function validate(options: AuditOptions): Output {
-  const output = options.output ?? 'table';
-  if (!(OUTPUTS as readonly string[]).includes(output)) throw new AuditError(`-o ${JSON.stringify(output)}: expected table, json or report`);
+  const output = checkOutput(options.output ?? 'table');
   if (options.namespace !== undefined && options.allNamespaces) throw new AuditError('--namespace and --all-namespaces cannot be used together');
-  if (options.dryRun && !options.fix) throw new AuditError('--dry-run goes with --fix: it sends the patches with dryRun=All');
+  if (options.dryRun && !options.fix) throw new AuditError('--dry-run: nothing to send without --fix; add --fix (server: the API server checks the patches with dryRun=All; client: they are printed, not sent)');
   return output as Output;
 }
 
@@ -145,15 +148,27 @@ function plural(n: number, one: string, many = `${one}s`): string {
  * `pullfix audit`. Exit codes: 0 clean, 1 findings (left after `--fix`, or all of them with
  * `--dry-run`), 2 when the audit could not be completed or a patch failed.
  */
-export async function runAudit(options: AuditOptions, io: AuditIO, kc: KubeConfig): Promise<number> {
+export async function runAudit(options: AuditOptions, io: AuditIO, endpoint: KubeEndpoint): Promise<number> {
   const output = validate(options);
   const config = compileConfig(loadConfigFile(options.config));
-  if (!kc.getCurrentCluster()) throw new AuditError('no cluster to audit: the kubeconfig has no current context (set KUBECONFIG, or run in a cluster)');
-  const context = kc.getCurrentContext();
-  const api = new KubeApi(kc);
+  const context = contextName(endpoint);
+  const api = new KubeApi(endpoint);
+  try {
+    return await audit(options, output, config, io, api, context);
+  } finally {
+    api.close();
+  }
+}
+
+/** The kubeconfig context, or where the in-cluster credentials are, for messages and `-o json`. */
+export function contextName(endpoint: KubeEndpoint): string {
+  return endpoint.context ?? endpoint.origin;
+}
+
+async function audit(options: AuditOptions, output: Output, config: CompiledConfig, io: AuditIO, api: KubeApi, context: string): Promise<number> {
   const namespaces = await readNamespaces(api, context);
 
-  const targets = chooseTargets(options, namespaces, kc.getContextObject(context)?.namespace);
+  const targets = chooseTargets(options, namespaces, api.endpoint.namespace);
   const wanted = new Set(targets);
 
   const showProgress = options.progress === true || io.stderrIsTTY;
@@ -175,7 +190,7 @@ export async function runAudit(options: AuditOptions, io: AuditIO, kc: KubeConfi
   }
 
   const findings = sortFindings(auditor.findings, WORKLOAD_KINDS.map((k) => k.kind));
-  const patches = options.fix ? await sendPatches(api, auditor.patchable, options.dryRun === true, context) : undefined;
+  const patches = options.fix ? await sendPatches(api, auditor.patchable, options.dryRun, context) : undefined;
   // Findings a real (not dry-run) patch resolved are no longer findings once it is sent.
   const resolved = new Set<Finding>();
   patches?.forEach((p, i) => {
@@ -184,7 +199,7 @@ export async function runAudit(options: AuditOptions, io: AuditIO, kc: KubeConfi
   const remaining = findings.filter((f) => !resolved.has(f));
   const warnings = [...new Set(auditor.warnings)];
 
-  if (output === 'json') {
+  if (output === 'json' || output === 'yaml') {
     const report: AuditReport = {
       apiVersion: 'pullfix.dev/v1alpha1',
       kind: 'AuditReport',
@@ -195,7 +210,7 @@ export async function runAudit(options: AuditOptions, io: AuditIO, kc: KubeConfi
       ...(patches ? { patches } : {}),
       warnings,
     };
-    io.stdout(formatJson(report));
+    io.stdout(output === 'json' ? formatJson(report) : formatYaml(report));
   } else if (output === 'report') {
     io.stdout(formatReports(buildReports(targets, auditor.objects, findings, resolved, new Date())));
     for (const w of warnings) io.stderr(`pullfix: warning: ${w}\n`);
@@ -206,6 +221,7 @@ export async function runAudit(options: AuditOptions, io: AuditIO, kc: KubeConfi
     for (const p of patches ?? []) {
       const what = `${p.kind} ${p.namespace}/${p.name}`;
       if (p.outcome === 'failed') io.stderr(`pullfix: not patched: ${p.error}\n`);
+      else if (p.sent === false) io.stderr(`pullfix: would patch ${what} (client dry run: not sent)\n`);
       else io.stderr(p.dryRun ? `pullfix: would patch ${what} (server dry run accepted)\n` : `pullfix: patched ${what}\n`);
     }
     const scope = options.allNamespaces ? plural(targets.length, 'namespace') : `namespace ${targets[0]}`;

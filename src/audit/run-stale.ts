@@ -4,16 +4,17 @@
 // --write-reports it also applies the Reports it printed, so a schedule keeps them current.
 
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { KubeEndpoint } from '../cluster/kube-endpoint.js';
 import { loadConfigFile } from '../config/load-config.js';
-import { compileConfig } from '../engine/config.js';
+import { compileConfig, type CompiledConfig } from '../engine/config.js';
 import { resolveNamespacePolicy, type EffectivePolicy } from '../engine/namespace-policy.js';
 import { Keyring } from '../registry/credentials.js';
 import { AuditError } from './audit-error.js';
 import { getNamespaces } from './get-namespaces.js';
 import { KubeApi } from './kube-api.js';
 import type { AuditIO, AuditOptions } from './run-audit.js';
-import { chooseTargets, readNamespaces } from './run-audit.js';
+import { checkOutput, chooseTargets, contextName, readNamespaces } from './run-audit.js';
 import { restartStale } from './stale-fix.js';
 import { buildStaleReports, formatStaleReports, formatStaleTable } from './stale-report.js';
 import { type StaleFinding, scanStale } from './stale.js';
@@ -51,22 +52,35 @@ function fallbackKeyring(file: string | undefined): Keyring | undefined {
   return keyring;
 }
 
-export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, kc: KubeConfig): Promise<number> {
-  const output = options.output ?? 'table';
-  if (!['table', 'json', 'report'].includes(output)) throw new AuditError(`-o ${JSON.stringify(output)}: expected table, json or report`);
-  if (options.dryRun && !options.fix && !options.writeReports) throw new AuditError('--dry-run goes with --fix or --write-reports: it sends the restarts and Reports with dryRun=All');
+export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, endpoint: KubeEndpoint): Promise<number> {
+  const output = checkOutput(options.output ?? 'table');
+  if (options.dryRun && !options.fix && !options.writeReports) throw new AuditError('--dry-run: nothing to send without --fix or --write-reports; add one (server: the API server checks the writes with dryRun=All; client: they are printed, not sent)');
   if (options.writeReports && output !== 'report') throw new AuditError('--write-reports goes with -o report: it applies the Report objects it prints');
   const named = [...new Set([...(options.namespaces ?? []), ...(options.namespace !== undefined ? [options.namespace] : [])])];
   if (named.length > 0 && options.allNamespaces) throw new AuditError('--namespace and --all-namespaces cannot be used together');
   const timeoutMs = parseDuration(options.registryTimeout ?? '5s');
   const keyring = fallbackKeyring(options.registryConfig);
   const config = compileConfig(loadConfigFile(options.config));
-  if (!kc.getCurrentCluster()) throw new AuditError('no cluster to audit: the kubeconfig has no current context (set KUBECONFIG, or run in a cluster)');
-  const context = kc.getCurrentContext();
-  const api = new KubeApi(kc);
+  const context = contextName(endpoint);
+  const api = new KubeApi(endpoint);
+  try {
+    return await staleAudit(options, output, io, api, context, { timeoutMs, keyring, config, named });
+  } finally {
+    api.close();
+  }
+}
+
+async function staleAudit(
+  options: StaleAuditOptions,
+  output: string,
+  io: AuditIO,
+  api: KubeApi,
+  context: string,
+  { timeoutMs, keyring, config, named }: { timeoutMs: number; keyring: Keyring | undefined; config: CompiledConfig; named: string[] },
+): Promise<number> {
   // -A lists every namespace; named ones (or the context's) are read one by one, which a Role
   // in each can allow: no cluster-wide read of all namespaces for a namespaced schedule.
-  const contextNamespace = kc.getContextObject(context)?.namespace;
+  const contextNamespace = api.endpoint.namespace;
   const namespaces = options.allNamespaces ? await readNamespaces(api, context) : await getNamespaces(api, context, named.length > 0 ? named : [contextNamespace ?? 'default']);
   const targets = options.allNamespaces ? chooseTargets(options, namespaces, contextNamespace) : [...namespaces.keys()];
   const policies = new Map<string, EffectivePolicy>();
@@ -84,25 +98,27 @@ export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, kc:
     ...(keyring ? { fallbackKeyring: keyring } : {}),
   });
   const stale = scan.findings.filter((f): f is StaleFinding => f.type === 'stale');
-  const restarts = options.fix ? await restartStale(api, stale, options.dryRun === true, context) : undefined;
+  const restarts = options.fix ? await restartStale(api, stale, options.dryRun, context) : undefined;
   let written: WriteOutcome[] | undefined;
 
-  if (output === 'json') {
-    io.stdout(`${JSON.stringify({ apiVersion: 'pullfix.dev/v1alpha1', kind: 'AuditReport', context, namespaces: targets, checked: scan.checked, skipped: scan.skipped, findings: scan.findings, ...(restarts ? { restarts } : {}), registryRequests: scan.requests, warnings: scan.warnings }, null, 2)}\n`);
+  if (output === 'json' || output === 'yaml') {
+    const report = { apiVersion: 'pullfix.dev/v1alpha1', kind: 'AuditReport', context, namespaces: targets, checked: scan.checked, skipped: scan.skipped, findings: scan.findings, ...(restarts ? { restarts } : {}), registryRequests: scan.requests, warnings: scan.warnings };
+    io.stdout(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : stringify(report, { lineWidth: 0, aliasDuplicateObjects: false }));
   } else if (output === 'report') {
     const reports = buildStaleReports(targets, scan.findings, new Date());
     io.stdout(formatStaleReports(reports));
-    if (options.writeReports) written = await writeReports(api, reports, options.dryRun === true);
+    if (options.writeReports) written = await writeReports(api, reports, options.dryRun);
   } else if (scan.findings.length > 0) {
     io.stdout(formatStaleTable(scan.findings));
   }
-  if (output !== 'json') {
+  if (output !== 'json' && output !== 'yaml') {
     for (const w of scan.warnings) io.stderr(`pullfix: warning: ${w}\n`);
     const wouldNotPull = stale.filter((f) => !f.pullsOnRestart).length;
     if (wouldNotPull > 0 && !options.fix) io.stderr(`pullfix: ${wouldNotPull} stale container(s) would not pull on restart (imagePullPolicy IfNotPresent or Never): the policy is the cause; --fix sets Always, then restarts\n`);
     for (const r of restarts ?? []) {
       const what = `${r.kind} ${r.namespace}/${r.name}`;
-      if (r.outcome === 'restarted') io.stderr(`pullfix: ${r.dryRun ? 'would restart' : 'restarted'} ${what}${r.setAlways.length ? ` (imagePullPolicy Always on ${r.setAlways.join(', ')})` : ''}\n`);
+      const how = r.sent === false ? ' (client dry run: not sent)' : '';
+      if (r.outcome === 'restarted') io.stderr(`pullfix: ${r.dryRun ? 'would restart' : 'restarted'} ${what}${r.setAlways.length ? ` (imagePullPolicy Always on ${r.setAlways.join(', ')})` : ''}${how}\n`);
       else io.stderr(`pullfix: ${r.outcome === 'failed' ? 'could not restart' : 'did not restart'} ${what}: ${r.reason}\n`);
     }
     reportWrites(written, io);
@@ -123,6 +139,7 @@ function reportWrites(written: readonly WriteOutcome[] | undefined, io: AuditIO)
   const applied = written.filter((w) => w.outcome === 'applied');
   if (applied.length > 0) {
     const where = applied.length === 1 ? `namespace ${applied[0]?.namespace}` : `${applied.length} namespaces`;
-    io.stderr(`pullfix: ${applied[0]?.dryRun ? 'would write (server dry run accepted)' : 'wrote'} Report ${applied[0]?.name} in ${where}\n`);
+    const how = applied[0]?.sent === false ? 'would write (client dry run: not sent)' : applied[0]?.dryRun ? 'would write (server dry run accepted)' : 'wrote';
+    io.stderr(`pullfix: ${how} Report ${applied[0]?.name} in ${where}\n`);
   }
 }

@@ -5,6 +5,12 @@ import type { KubeApi } from './kube-api.js';
 import type { PatchOutcome } from './report.js';
 import { objectPath, resourceName, type WorkloadKind } from './workload-kinds.js';
 
+/**
+ * `--dry-run=server` (and the bare `--dry-run`): the API server checks each write with dryRun=All
+ * and stores nothing. `--dry-run=client`: the writes are computed and printed, never sent.
+ */
+export type DryRun = 'client' | 'server';
+
 /** One object `--fix` patches, and the findings the patch resolves. */
 export interface Patchable {
   kind: WorkloadKind;
@@ -16,16 +22,20 @@ export interface Patchable {
 
 /**
  * Sends each patch as `application/json-patch+json`, with `dryRun=All` for a server-side dry
- * run. A failure is recorded and the next object still patched: one forbidden kind must not
- * leave the others unfixed.
+ * run, or not at all for a client one. A failure is recorded and the next object still patched:
+ * one forbidden kind must not leave the others unfixed.
  */
-export async function sendPatches(api: KubeApi, items: readonly Patchable[], dryRun: boolean, context: string): Promise<PatchOutcome[]> {
+export async function sendPatches(api: KubeApi, items: readonly Patchable[], dryRun: DryRun | undefined, context: string): Promise<PatchOutcome[]> {
   const outcomes: PatchOutcome[] = [];
   for (const item of items) {
-    const base = { namespace: item.namespace, kind: item.kind.kind, name: item.name, dryRun, patch: item.patch };
+    const base = { namespace: item.namespace, kind: item.kind.kind, name: item.name, dryRun: dryRun !== undefined, ...(dryRun === 'client' ? { sent: false as const } : {}), patch: item.patch };
+    if (dryRun === 'client') {
+      outcomes.push({ ...base, outcome: 'patched' });
+      continue;
+    }
     try {
       await api.request('PATCH', objectPath(item.kind, item.namespace, item.name), {
-        query: { dryRun: dryRun ? 'All' : undefined },
+        query: { dryRun: dryRun === 'server' ? 'All' : undefined },
         body: item.patch,
         contentType: 'application/json-patch+json',
       });

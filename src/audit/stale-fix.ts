@@ -7,6 +7,7 @@
 import type { Operation as PatchOperation } from 'fast-json-patch';
 import { getPath, isObject } from '../engine/objects.js';
 import { describeFailure } from './audit-error.js';
+import type { DryRun } from './send-patches.js';
 import type { KubeApi } from './kube-api.js';
 import type { StaleFinding } from './stale.js';
 import { WORKLOAD_KINDS, objectPath, resourceName, type WorkloadKind } from './workload-kinds.js';
@@ -22,6 +23,8 @@ export interface RestartOutcome {
   name: string;
   outcome: 'restarted' | 'failed' | 'not restarted';
   dryRun: boolean;
+  /** `--dry-run=client`: false, the restart was computed and not sent. */
+  sent?: false;
   /** Containers set to Always before the restart. */
   setAlways: string[];
   /** Why not, for `not restarted` and `failed`. */
@@ -60,7 +63,7 @@ export function restartPatch(object: Record<string, unknown>, names: ReadonlySet
 }
 
 /** One restart per workload with stale findings; the reasons for those it leaves. */
-export async function restartStale(api: KubeApi, stale: readonly StaleFinding[], dryRun: boolean, context: string, now = new Date()): Promise<RestartOutcome[]> {
+export async function restartStale(api: KubeApi, stale: readonly StaleFinding[], dryRun: DryRun | undefined, context: string, now = new Date()): Promise<RestartOutcome[]> {
   const groups = new Map<string, StaleFinding[]>();
   for (const f of stale) {
     const key = `${f.namespace}\0${f.kind}\0${f.name}`;
@@ -69,7 +72,7 @@ export async function restartStale(api: KubeApi, stale: readonly StaleFinding[],
   const outcomes: RestartOutcome[] = [];
   for (const findings of groups.values()) {
     const { namespace, kind: kindName, name } = findings[0] as StaleFinding;
-    const base = { namespace, kind: kindName, name, dryRun, setAlways: [] as string[] };
+    const base = { namespace, kind: kindName, name, dryRun: dryRun !== undefined, ...(dryRun === 'client' ? { sent: false as const } : {}), setAlways: [] as string[] };
     const kind = WORKLOAD_KINDS.find((k) => k.kind === kindName) as WorkloadKind | undefined;
     if (!kind || !RESTARTABLE.has(kindName)) {
       const reason = kindName === 'Pod'
@@ -85,7 +88,10 @@ export async function restartStale(api: KubeApi, stale: readonly StaleFinding[],
       if (!isObject(object)) throw new Error('the API server did not answer with an object');
       const wouldNotPull = new Set(findings.filter((f) => !f.pullsOnRestart).map((f) => f.container));
       const { patch, setAlways } = restartPatch(object, wouldNotPull, now);
-      await api.request('PATCH', objectPath(kind, namespace, name), { query: { dryRun: dryRun ? 'All' : undefined }, body: patch, contentType: 'application/json-patch+json' });
+      // A client dry run reads the object (the patch depends on it) and sends nothing.
+      if (dryRun !== 'client') {
+        await api.request('PATCH', objectPath(kind, namespace, name), { query: { dryRun: dryRun === 'server' ? 'All' : undefined }, body: patch, contentType: 'application/json-patch+json' });
+      }
       outcomes.push({ ...base, outcome: 'restarted', setAlways, patch });
     } catch (err) {
       outcomes.push({ ...base, outcome: 'failed', reason: describeFailure(err, { verb: 'patch', ...attempt }) });

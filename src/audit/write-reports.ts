@@ -8,6 +8,7 @@
 import { AuditError } from './audit-error.js';
 import { KubeApiError, KubeUnreachableError, type KubeApi } from './kube-api.js';
 import type { Report } from './policy-report.js';
+import type { DryRun } from './send-patches.js';
 
 export const FIELD_MANAGER = 'pullfix';
 /** Server-side apply's content type; a JSON body is valid YAML. */
@@ -20,6 +21,8 @@ export interface WriteOutcome {
   name: string;
   outcome: 'applied' | 'namespace gone' | 'failed';
   dryRun: boolean;
+  /** `--dry-run=client`: false, the Report was not sent. */
+  sent?: false;
   /** For `failed`: what went wrong and what would fix it. */
   reason?: string;
 }
@@ -61,13 +64,18 @@ function describe(err: unknown, report: Report): Error {
  * others stale. Failures every Report would meet (no CRD, no API server, bad credentials) are
  * an AuditError at once.
  */
-export async function writeReports(api: KubeApi, reports: readonly Report[], dryRun: boolean): Promise<WriteOutcome[]> {
+export async function writeReports(api: KubeApi, reports: readonly Report[], dryRunMode: DryRun | undefined): Promise<WriteOutcome[]> {
   const outcomes: WriteOutcome[] = [];
+  const dryRun = dryRunMode !== undefined;
   for (const report of reports) {
     const { namespace, name } = report.metadata;
+    if (dryRunMode === 'client') {
+      outcomes.push({ namespace, name, outcome: 'applied', dryRun, sent: false });
+      continue;
+    }
     try {
       await api.request('PATCH', reportPath(namespace, name), {
-        query: { fieldManager: FIELD_MANAGER, force: 'true', dryRun: dryRun ? 'All' : undefined },
+        query: { fieldManager: FIELD_MANAGER, force: 'true', dryRun: dryRunMode === 'server' ? 'All' : undefined },
         body: report,
         contentType: APPLY_PATCH,
       });

@@ -33,13 +33,14 @@ async function namespaceSource(flags: ServeFlags, logger: Logger): Promise<Names
     return new FileNamespaceSource(flags.namespaces, { logger, watch: true });
   }
   if (process.env.KUBERNETES_SERVICE_HOST || process.env.KUBECONFIG) {
-    const [{ inClusterEndpoint, kubeconfigEndpoint }, { kubeClient }, { WatchNamespaceSource }] = await Promise.all([
+    const [{ loadEndpoint }, { kubeClient }, { WatchNamespaceSource }] = await Promise.all([
       import('../cluster/kube-endpoint.js'),
       import('../cluster/kube-client.js'),
       import('../cluster/namespace-watch-source.js'),
     ]);
-    // As controller-runtime does: KUBECONFIG when set, else the service account inside a pod.
-    const endpoint = process.env.KUBECONFIG ? await kubeconfigEndpoint(process.env.KUBECONFIG) : inClusterEndpoint();
+    // The same reader as `pullfix audit` and kubectl: KUBECONFIG's files when set, else the
+    // service account inside a pod.
+    const endpoint = loadEndpoint();
     logger.info({ server: endpoint.server.origin, from: endpoint.origin }, 'namespaces from the API server (metadata-only list and watch)');
     return new WatchNamespaceSource(kubeClient(endpoint), { logger });
   }

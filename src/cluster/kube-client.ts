@@ -2,7 +2,7 @@
 // object) and open streams (watches). Only what the namespace cache needs.
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeEndpoint } from './kube-endpoint.js';
+import { endpointAgent, type KubeEndpoint } from './kube-endpoint.js';
 
 /** The API server answered with an error status; `reason` is its Status message when it sent one. */
 export class KubeStatusError extends Error {
@@ -40,7 +40,7 @@ export function kubeClient(endpoint: KubeEndpoint): KubeClient {
   const transport = secure ? https : http;
   // One watch plus a list or a lookup at a time, and a few lookups when namespaces are created
   // in a burst: more sockets than that would only hide a leak.
-  const agent = new transport.Agent({ keepAlive: true, maxSockets: 8 });
+  const agent = endpointAgent(endpoint, { keepAlive: true, maxSockets: 8 });
   const base = endpoint.server;
   const prefix = base.pathname.replace(/\/$/, '');
 

@@ -1,7 +1,7 @@
 // `pullfix audit` end to end: the built CLI as a child process, KUBECONFIG pointing at a local
 // stand-in for the API server (test/helpers/fake-kube-rest.ts) that answers as a real one.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,6 +123,14 @@ describe('pullfix audit', function () {
       expect(gets.every((r) => r.query.limit === '500' && r.authorization === 'Bearer fake-token')).to.equal(true);
     });
 
+    it('-o yaml prints the AuditReport of -o json, as kubectl -o yaml does', async () => {
+      const json = await pullfix(['audit', '-n', 'shop', '--fix', '--dry-run=client', '-o', 'json'], env);
+      const yaml = await pullfix(['audit', '-n', 'shop', '--fix', '--dry-run=client', '-o', 'yaml'], env);
+      expect(yaml.status).to.equal(1);
+      expect(yaml.stdout).to.match(/^apiVersion: pullfix.dev\/v1alpha1\nkind: AuditReport\n/);
+      expect(parseAllDocuments(yaml.stdout).map((d) => d.toJS())).to.deep.equal([JSON.parse(json.stdout)]);
+    });
+
     it('prints the same findings as JSON', async () => {
       const run = await pullfix(['audit', '-n', 'shop', '-o', 'json'], env);
       expect(run.status).to.equal(1);
@@ -200,7 +208,14 @@ describe('pullfix audit', function () {
         properties: { container: 'web', containerList: 'containers', current: 'IfNotPresent', wanted: 'Always', fix: 'pullfix audit --fix' },
       });
       const agentField = fails.find((r) => r.rule === 'pod-level-field' && r.properties?.['container'] === undefined);
-      expect(agentField?.message).to.equal('pod-level imagePullPolicy Always: pod-level imagePullPolicy in the last-applied manifest: fix the manifest (pullfix fix)');
+      expect(agentField?.message).to.equal('pod-level imagePullPolicy Always in the last-applied manifest: fix the manifest (pullfix fix)');
+      // Each Report is about its namespace; its results name their objects.
+      expect(docs.map((r) => r.scope)).to.deep.equal(['legacy', 'quiet', 'shop'].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', name })));
+      // No anchors or aliases (the results share one timestamp object): plain YAML any reader follows.
+      expect(run.stdout).to.not.match(/[&*]a\d/);
+      expect(parseAllDocuments(run.stdout).every((d) => !JSON.stringify(d.contents).includes('"alias"'))).to.equal(true);
+      // No message says the same words twice.
+      for (const r of shopReport.results) expect(r.message, r.message).to.not.match(/(\b\w[\w-]* \w+\b).*\b\1\b/);
       expect(agentField?.properties?.['fix']).to.equal('pullfix fix on the manifest');
       // Clean objects pass each rule; objects a controller owns are their owner's business.
       const api1 = shopReport.results.filter((r) => r.resources[0]?.name === 'api');
@@ -400,8 +415,48 @@ describe('pullfix audit', function () {
 
     it('refuses --dry-run without --fix', async () => {
       const run = await pullfix(['audit', '--dry-run'], env);
-      expect(run).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: --dry-run goes with --fix: it sends the patches with dryRun=All\n' });
+      expect(run).to.deep.equal({
+        status: 2,
+        stdout: '',
+        stderr: 'pullfix: --dry-run: nothing to send without --fix; add --fix (server: the API server checks the patches with dryRun=All; client: they are printed, not sent)\n',
+      });
       expect(api.requests).to.deep.equal([]);
+    });
+
+    it('--dry-run=server is the bare --dry-run: dryRun=All on every patch', async () => {
+      const run = await pullfix(['audit', '--fix', '--dry-run=server'], env);
+      expect(api.patches()).to.have.length(6);
+      expect(api.patches().every((p) => p.query.dryRun === 'All')).to.equal(true);
+      expect(run.stderr).to.include('pullfix: would patch Deployment shop/web (server dry run accepted)\n');
+      expect(run.status).to.equal(1);
+    });
+
+    it('--dry-run=client computes the patches and sends none: only the reads reach the API server', async () => {
+      const before = structuredClone(api.get('Deployment', 'shop', 'web'));
+      const run = await pullfix(['audit', '--fix', '--dry-run=client', '-o', 'json'], env);
+      expect(api.requests.filter((r) => r.method !== 'GET')).to.deep.equal([]);
+      expect(api.get('Deployment', 'shop', 'web')).to.deep.equal(before);
+      const report = JSON.parse(run.stdout);
+      expect(report.patches).to.have.length(6);
+      expect(report.patches[0]).to.deep.include({ kind: 'Deployment', name: 'web', dryRun: true, sent: false, outcome: 'patched' });
+      expect(report.patches[0].patch).to.deep.equal(webPatch(before?.metadata.resourceVersion));
+      expect(run.status).to.equal(1);
+      const table = await pullfix(['audit', '--fix', '--dry-run=client'], env);
+      expect(table.stderr).to.include('pullfix: would patch Deployment shop/web (client dry run: not sent)\n');
+      expect(api.requests.filter((r) => r.method !== 'GET')).to.deep.equal([]);
+    });
+
+    it('--dry-run=none is no dry run; another mode is a usage error naming the flag', async () => {
+      const bad = await pullfix(['audit', '--fix', '--dry-run=maybe'], env);
+      expect(bad).to.deep.equal({
+        status: 2,
+        stdout: '',
+        stderr: 'pullfix: --dry-run=maybe: not a dry-run mode; use --dry-run=server (the API server checks, stores nothing), --dry-run=client (print, send nothing) or none\n',
+      });
+      expect(api.requests).to.deep.equal([]);
+      await pullfix(['audit', '--fix', '--dry-run=none'], env);
+      expect(api.patches()).to.have.length(6);
+      expect(api.patches().every((p) => p.query.dryRun === undefined)).to.equal(true);
     });
 
     it('reports a forbidden patch with the permission it needs, patches the rest, and exits 2', async () => {
@@ -421,6 +476,49 @@ describe('pullfix audit', function () {
       expect(run.stderr).to.include('pullfix: patched StatefulSet shop/db\n');
       expect(api.get('Deployment', 'shop', 'web')?.spec.template.spec.containers[0].imagePullPolicy).to.equal('IfNotPresent');
       expect(run.status).to.equal(2);
+    });
+  });
+
+  describe("kubectl's flags: --kubeconfig, --context", () => {
+    /** A kubeconfig whose current context points at a port nothing listens on, and a `fake` one. */
+    async function twoContexts(): Promise<string> {
+      const file = path.join(dir, 'two-contexts');
+      const dead = `http://127.0.0.1:${await freePort()}`;
+      writeFileSync(
+        file,
+        [
+          'current-context: dead',
+          'contexts:',
+          '- {name: dead, context: {cluster: dead, user: x}}',
+          '- {name: fake, context: {cluster: fake, user: x, namespace: shop}}',
+          `clusters: [{name: dead, cluster: {server: "${dead}"}}, {name: fake, cluster: {server: "${api.url}"}}]`,
+          'users: [{name: x, user: {token: fake-token}}]',
+        ].join('\n'),
+      );
+      return file;
+    }
+
+    it('--kubeconfig FILE --context NAME: that file (not KUBECONFIG), that context and its namespace', async () => {
+      const file = await twoContexts();
+      const run = await pullfix(['audit', '--kubeconfig', file, '--context', 'fake'], { KUBECONFIG: path.join(dir, 'does-not-exist') });
+      expect(run).to.deep.equal({ status: 1, stdout: SHOP_TABLE, stderr: 'pullfix: 9 findings in 14 objects (namespace shop)\n' });
+      const json = await pullfix(['audit', '--context=fake', '-o', 'json'], { KUBECONFIG: file });
+      expect(JSON.parse(json.stdout).context).to.equal('fake');
+      // Without --context, the current one: its server is down.
+      const dead = await pullfix(['audit', '--kubeconfig', file], {});
+      expect(dead.status).to.equal(2);
+      expect(dead.stderr).to.match(/^pullfix: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+: connection refused \(ECONNREFUSED\)\n$/);
+    });
+
+    it('an unknown --context or a missing --kubeconfig: one line naming it, exit 2, no request', async () => {
+      const file = await twoContexts();
+      const unknown = await pullfix(['audit', '--kubeconfig', file, '--context', 'prod'], {});
+      expect(unknown).to.deep.equal({ status: 2, stdout: '', stderr: `pullfix: kubeconfig ${file}: context "prod" (--context) is not defined; contexts: dead, fake\n` });
+      const missing = await pullfix(['audit', '--kubeconfig', path.join(dir, 'nope')], env);
+      expect(missing).to.deep.equal({ status: 2, stdout: '', stderr: `pullfix: --kubeconfig ${path.join(dir, 'nope')}: no such file; give the path of a kubeconfig\n` });
+      const none = await pullfix(['audit'], {});
+      expect(none).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: no cluster: no ~/.kube/config and not running in a cluster; set KUBECONFIG or pass --kubeconfig\n' });
+      expect(api.requests).to.deep.equal([]);
     });
   });
 
@@ -465,8 +563,8 @@ describe('pullfix audit', function () {
     });
 
     it('refuses an unknown output format before calling the API server', async () => {
-      const run = await pullfix(['audit', '-o', 'yaml'], env);
-      expect(run).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: -o "yaml": expected table, json or report\n' });
+      const run = await pullfix(['audit', '-o', 'xml'], env);
+      expect(run).to.deep.equal({ status: 2, stdout: '', stderr: 'pullfix: -o "xml": not an output format; use table, json, yaml or report\n' });
       expect(api.requests).to.deep.equal([]);
     });
   });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { AuditError } from '../../src/audit/audit-error.js';
 import { KubeApi } from '../../src/audit/kube-api.js';
+import { kubeconfigEndpoint } from '../../src/cluster/kube-endpoint.js';
 import type { Report } from '../../src/audit/policy-report.js';
 import { buildStaleReports, STALE_REPORT_NAME } from '../../src/audit/stale-report.js';
 import type { StaleFinding } from '../../src/audit/stale.js';
@@ -47,18 +48,24 @@ const patches = (api: FakeKubeRest): RecordedRequest[] => api.requests.filter((r
 describe('writeReports: server-side apply of the stale Reports', () => {
   let api: FakeKubeRest;
   let kube: KubeApi;
+  let dir: string;
   const reports = (): Report[] => buildStaleReports(['shop', 'quiet'], [finding], NOW);
 
   beforeEach(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pullfix-write-reports-'));
     api = await FakeKubeRest.start();
     api.addNamespace('shop');
     api.addNamespace('quiet');
-    kube = new KubeApi(api.kubeConfig());
+    kube = new KubeApi(kubeconfigEndpoint(api.writeKubeconfig(dir)));
   });
-  afterEach(() => api.close());
+  afterEach(async () => {
+    kube.close();
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('PATCHes each Report as apply-patch+yaml with fieldManager=pullfix and force, the body the Report printed', async () => {
-    const outcomes = await writeReports(kube, reports(), false);
+    const outcomes = await writeReports(kube, reports(), undefined);
     expect(outcomes).to.deep.equal([
       { namespace: 'shop', name: STALE_REPORT_NAME, outcome: 'applied', dryRun: false },
       { namespace: 'quiet', name: STALE_REPORT_NAME, outcome: 'applied', dryRun: false },
@@ -78,15 +85,15 @@ describe('writeReports: server-side apply of the stale Reports', () => {
   });
 
   it('a namespace with nothing stale gets an empty Report: it replaces the last run\'s failures', async () => {
-    await writeReports(kube, reports(), false);
+    await writeReports(kube, reports(), undefined);
     expect(applied(api, 'shop')).to.deep.include({ summary: { pass: 0, fail: 1, warn: 0, error: 0, skip: 0 } });
     expect(applied(api, 'quiet')).to.deep.include({ summary: { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 }, results: [] });
-    await writeReports(kube, buildStaleReports(['shop'], [], NOW), false);
+    await writeReports(kube, buildStaleReports(['shop'], [], NOW), undefined);
     expect(applied(api, 'shop')).to.deep.include({ summary: { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 }, results: [] });
   });
 
   it('dry run: dryRun=All, nothing stored', async () => {
-    const outcomes = await writeReports(kube, reports(), true);
+    const outcomes = await writeReports(kube, reports(), 'server');
     expect(outcomes.map((o) => o.dryRun)).to.deep.equal([true, true]);
     expect(api.requests.map((r) => r.query)).to.deep.equal([
       { fieldManager: 'pullfix', force: 'true', dryRun: 'All' },
@@ -98,7 +105,7 @@ describe('writeReports: server-side apply of the stale Reports', () => {
   const forbidden = `cannot write Report ${STALE_REPORT_NAME} in namespace shop: forbidden: x needs create and patch on reports.openreports.io (name ${STALE_REPORT_NAME}) in namespace shop`;
   it('403 on patch: names the namespace, the user and the permission; still writes the other namespaces', async () => {
     api.deny({ verb: 'patch', plural: 'reports', namespace: 'shop' });
-    const outcomes = await writeReports(kube, reports(), false);
+    const outcomes = await writeReports(kube, reports(), undefined);
     expect(outcomes).to.deep.equal([
       { namespace: 'shop', name: STALE_REPORT_NAME, outcome: 'failed', dryRun: false, reason: forbidden },
       { namespace: 'quiet', name: STALE_REPORT_NAME, outcome: 'applied', dryRun: false },
@@ -108,15 +115,15 @@ describe('writeReports: server-side apply of the stale Reports', () => {
 
   it('403 on create (the first apply creates the Report): the same message', async () => {
     api.deny({ verb: 'create', plural: 'reports', namespace: 'shop' });
-    expect((await writeReports(kube, reports(), false))[0]?.reason).to.equal(forbidden);
+    expect((await writeReports(kube, reports(), undefined))[0]?.reason).to.equal(forbidden);
     // Once it exists, patch alone is enough.
     api.addObject(reports()[0] as unknown as Record<string, unknown>);
-    expect((await writeReports(kube, reports(), false))[0]?.outcome).to.equal('applied');
+    expect((await writeReports(kube, reports(), undefined))[0]?.outcome).to.equal('applied');
   });
 
   it('404 (no Report CRD): an AuditError saying to install it, after one request', async () => {
     api.removeResource('reports');
-    const err = await writeReports(kube, reports(), false).catch((e: unknown) => e);
+    const err = await writeReports(kube, reports(), undefined).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(AuditError);
     expect((err as AuditError).message).to.equal(
       `cannot write Report ${STALE_REPORT_NAME} in namespace shop: the API server has no reports.openreports.io: install the openreports.io Report CRD (Kyverno 1.15 and later, or the openreports chart, installs it), or leave out --write-reports`,
@@ -125,13 +132,13 @@ describe('writeReports: server-side apply of the stale Reports', () => {
   });
 
   it('a namespace deleted since the audit read it: skipped, not an error', async () => {
-    const outcomes = await writeReports(kube, buildStaleReports(['gone', 'quiet'], [], NOW), false);
+    const outcomes = await writeReports(kube, buildStaleReports(['gone', 'quiet'], [], NOW), undefined);
     expect(outcomes.map((o) => o.outcome)).to.deep.equal(['namespace gone', 'applied']);
   });
 
   it('an unreachable API server: an AuditError, and no credential in it', async () => {
     await api.close();
-    const err = (await writeReports(kube, reports(), false).catch((e: unknown) => e)) as AuditError;
+    const err = (await writeReports(kube, reports(), undefined).catch((e: unknown) => e)) as AuditError;
     expect(err).to.be.instanceOf(AuditError);
     expect(err.message).to.match(new RegExp(`^cannot write Report ${STALE_REPORT_NAME} in namespace shop: cannot reach the Kubernetes API at http://127\\.0\\.0\\.1:\\d+: connection refused \\(ECONNREFUSED\\)$`));
     expect(err.message).to.not.contain('fake-token');

@@ -74,20 +74,24 @@ describe('kubeconfigEndpoint and inClusterEndpoint', () => {
   });
 
   const broken: Array<[string, string, (file: string) => string]> = [
-    ['no current context', 'clusters: []\n', (f) => `kubeconfig ${f} has no current-context`],
-    ['an undefined context', 'current-context: x\n', (f) => `kubeconfig ${f}: context x is not defined`],
+    ['no current context', 'clusters: []\n', (f) => `kubeconfig ${f}: no current-context; choose one with --context (contexts: none)`],
+    ['an undefined context', 'current-context: x\n', (f) => `kubeconfig ${f}: context "x" (current-context) is not defined; contexts: none`],
     [
       'a cluster without a server',
       'current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\nclusters: [{name: k, cluster: {}}]\n',
-      (f) => `kubeconfig ${f}: cluster k has no server`,
+      (f) => `kubeconfig ${f}: cluster k has no server; set clusters[].cluster.server`,
     ],
-    ['not YAML', 'current-context: [\n', (f) => `kubeconfig ${f} is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1`],
+    ['not YAML', 'current-context: [\n', (f) => `kubeconfig ${f}: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1`],
   ];
   for (const [what, text, message] of broken) {
     it(`names the file and the problem: ${what}`, async () => {
       const file = write('config', text);
       let caught: Error | undefined;
-      await kubeconfigEndpoint(file).catch((err: Error) => (caught = err));
+      try {
+        kubeconfigEndpoint(file);
+      } catch (err) {
+        caught = err as Error;
+      }
       expect(caught?.message).to.equal(message(file));
       expect(caught?.name).to.equal('KubeConfigError');
     });
