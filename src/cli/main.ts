@@ -8,6 +8,8 @@ import { registerKrm } from './krm-command.js';
 import { registerPolicy } from './policy-command.js';
 import { registerServe } from './serve-command.js';
 import { registerVersion } from './version-command.js';
+import { complete, completeValuesOf, formatCompletion, registerCompletion } from './completion-command.js';
+import { MODES } from '../engine/types.js';
 import { exitCodeFor, reportError } from './errors.js';
 
 function version(): string {
@@ -34,6 +36,9 @@ export function buildProgram(): Command {
   registerKrm(program);
   registerPolicy(program);
   registerVersion(program, version());
+  registerCompletion(program);
+  // fix checks --mode itself; completion offers the engine's modes.
+  completeValuesOf(program, 'fix', '--mode', MODES);
   // A usage error is one line (commander adds the nearest flag or command when one is close:
   // `(Did you mean --check?)`), then where the usage is, as kubectl says it; not the whole help.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
@@ -44,6 +49,12 @@ export function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // What the completion scripts and kubectl_complete-pullfix ask at each TAB: the words typed
+  // after the program's name, the last one being completed. Answered before any parsing.
+  if (argv[2] === '__complete') {
+    process.stdout.write(formatCompletion(complete(buildProgram(), argv.length > 3 ? argv.slice(3) : [''])));
+    return;
+  }
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
