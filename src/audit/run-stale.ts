@@ -96,6 +96,8 @@ async function staleAudit(
     timeoutMs,
     deadlineMs: Math.max(60_000, timeoutMs * 12),
     ...(keyring ? { fallbackKeyring: keyring } : {}),
+    // As audit without --stale: on a terminal, or when asked.
+    ...(options.progress === true || io.stderrIsTTY ? { progress: (n: number) => io.stderr(`pullfix: checked ${n} containers\n`) } : {}),
   });
   const stale = scan.findings.filter((f): f is StaleFinding => f.type === 'stale');
   const restarts = options.fix ? await restartStale(api, stale, options.dryRun, context) : undefined;

@@ -60,7 +60,11 @@ export interface StaleOptions {
   deadlineMs: number;
   /** From --registry-config: used when no pull secret matches. */
   fallbackKeyring?: Keyring;
+  /** Called each time another PROGRESS_EVERY containers have been checked. */
+  progress?: (checked: number) => void;
 }
+
+export const PROGRESS_EVERY = 100;
 
 const STATUS_LISTS = [
   ['containerStatuses', 'containers'],
@@ -190,6 +194,11 @@ export async function scanStale(api: KubeApi, context: string, namespaces: reado
   const wanted = new Set(namespaces);
   const scopes = all ? [undefined] : namespaces;
   const jobs: Array<Promise<StaleAuditFinding | 'current' | 'skipped'>> = [];
+  let done = 0;
+  const counted = <T>(job: Promise<T>): Promise<T> =>
+    job.finally(() => {
+      if (++done % PROGRESS_EVERY === 0) options.progress?.(done);
+    });
 
   for (const namespace of scopes) {
     const path = namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
@@ -204,7 +213,7 @@ export async function scanStale(api: KubeApi, context: string, namespaces: reado
           if (!isObject(status) || !str(status.imageID)) continue; // not started yet: nothing runs
           const spec = specs.get(str(status.name));
           if (!spec) continue;
-          jobs.push(checkContainer(pod, spec, status, reader, client, policyFor(ns), options));
+          jobs.push(counted(checkContainer(pod, spec, status, reader, client, policyFor(ns), options)));
         }
       }
     }

@@ -64,7 +64,7 @@ export function registerAudit(program: Command): void {
     .option('--all-tags', 'with --stale: check tags the policy counts as immutable too')
     .option('--write-reports', 'with --stale -o report: server-side apply the Reports to the cluster too (field manager pullfix), an empty one where nothing was found')
     .option('--exit-zero', 'exit 0 when the audit ran, findings or not (2 still on errors): for a CronJob, whose Job would otherwise fail')
-    .option('--progress', 'print a progress line every 100 objects (default: only when stderr is a terminal)')
+    .option('--progress', 'progress on stderr every 100 objects (with --stale: containers) even when stderr is not a terminal; on a terminal it is shown anyway')
     .action(async (flags: AuditFlags) => {
       // Loaded here, not at the top: `pullfix fix` should not pay for the cluster client.
       const [{ loadEndpoint }, { runAudit }, { runStaleAudit }] = await Promise.all([import('../cluster/kube-endpoint.js'), import('../audit/run-audit.js'), import('../audit/run-stale.js')]);

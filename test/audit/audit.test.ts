@@ -8,7 +8,8 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Report } from '../../src/audit/policy-report.js';
 import { FakeKubeRest, liveObject, type LiveOptions } from '../helpers/fake-kube-rest.js';
-import { runCli as pullfix } from '../helpers/run-cli.js';
+import { CLI, runCli as pullfix } from '../helpers/run-cli.js';
+import { spawn, spawnSync } from 'node:child_process';
 
 function lines(...rows: string[]): string {
   return rows.map((r) => `${r}\n`).join('');
@@ -300,6 +301,15 @@ describe('pullfix audit', function () {
       expect(run.stderr).to.match(/no findings in 1235 objects \(namespace quiet\)\n$/);
     });
 
+    it('shows progress by itself when stderr is a terminal (a real pty, from script(1))', async function () {
+      if (spawnSync('script', ['--version'], { stdio: 'ignore' }).status !== 0) return this.skip();
+      for (let i = 0; i < 150; i++) api.add(liveObject('Pod', { namespace: 'quiet', name: `p-${i}`, containers: [{ name: 'a', image: 'nginx:1.27' }] }));
+      const command = [process.execPath, CLI, 'audit', '-n', 'quiet'].map((a) => `'${a}'`).join(' ');
+      const run = await runCommand('script', ['-q', '-e', '-c', command, '/dev/null'], env);
+      expect(run.stdout.replace(/\r\n/g, '\n')).to.equal('pullfix: checked 100 objects, 0 findings so far\npullfix: no findings in 151 objects (namespace quiet)\n');
+      expect(run.status).to.equal(0);
+    });
+
     it('prints no progress when stderr is not a terminal and --progress is not given', async () => {
       for (let i = 0; i < 150; i++) api.add(liveObject('Pod', { namespace: 'quiet', name: `p-${i}`, containers: [{ name: 'a', image: 'nginx:1.27' }] }));
       const run = await pullfix(['audit', '-n', 'quiet'], env);
@@ -569,6 +579,19 @@ describe('pullfix audit', function () {
     });
   });
 });
+
+/** Any command, with only PATH, HOME and `env` in its environment, as runCli runs pullfix. */
+function runCommand(command: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 /** A port nothing listens on: bound once, then released. */
 async function freePort(): Promise<number> {

@@ -14,7 +14,7 @@ import type { Report } from '../../src/audit/policy-report.js';
 import { buildStaleReports, STALE_REPORT_NAME } from '../../src/audit/stale-report.js';
 import type { StaleFinding } from '../../src/audit/stale.js';
 import { writeReports } from '../../src/audit/write-reports.js';
-import { FakeKubeRest, type RecordedRequest } from '../helpers/fake-kube-rest.js';
+import { FakeKubeRest, liveObject, type RecordedRequest } from '../helpers/fake-kube-rest.js';
 import { runCli as pullfix } from '../helpers/run-cli.js';
 import { populateStale, type StaleCluster } from '../helpers/stale-cluster.js';
 
@@ -193,6 +193,29 @@ describe('pullfix audit --stale -o report --write-reports', function () {
     expect(patches(api)).to.have.length(2);
     expect(api.get('Report', 'shop', STALE_REPORT_NAME)).to.equal(undefined);
     expect(run.stderr).to.contain(`pullfix: would write (server dry run accepted) Report ${STALE_REPORT_NAME} in 2 namespaces\n`);
+  });
+
+  it('--dry-run=client: the Reports printed, the restarts planned from what was read, nothing written', async () => {
+    const run = await pullfix([...args('--dry-run=client'), '--fix'], env);
+    expect(api.requests.filter((r) => r.method !== 'GET')).to.deep.equal([]);
+    expect(api.get('Report', 'shop', STALE_REPORT_NAME)).to.equal(undefined);
+    expect(parseAllDocuments(run.stdout).map((d) => (d.toJS() as Report).metadata.namespace)).to.deep.equal(['shop', 'quiet']);
+    expect(run.stderr).to.contain('pullfix: would restart Deployment shop/web (imagePullPolicy Always on web) (client dry run: not sent)\n');
+    expect(run.stderr).to.contain(`pullfix: would write (client dry run: not sent) Report ${STALE_REPORT_NAME} in 2 namespaces\n`);
+    expect(run.status).to.equal(1);
+  });
+
+  it('--progress: a line every 100 containers checked', async () => {
+    const release = `${cluster.registry.host}/shop/web:1.0`;
+    for (let i = 0; i < 120; i++) {
+      const pod = liveObject('Pod', { namespace: 'quiet', name: `hello-${i}`, containers: [{ name: 'hello', image: release }] });
+      pod.status = { ...pod.status, containerStatuses: [{ name: 'hello', image: release, imageID: `${cluster.registry.host}/shop/web@${cluster.build2}`, ready: true, restartCount: 0, started: true, state: { running: { startedAt: '2025-06-02T09:14:30Z' } } }] };
+      api.add(pod);
+    }
+    const run = await pullfix(args('--progress'), env);
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('pullfix: checked'))).to.deep.equal(['pullfix: checked 100 containers']);
+    const quiet = await pullfix(args(), env);
+    expect(quiet.stderr).to.not.contain('pullfix: checked');
   });
 
   it('403 in one namespace: says so, writes the other, exits 2', async () => {
