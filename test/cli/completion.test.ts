@@ -21,8 +21,10 @@ describe('pullfix completion', function () {
   before(() => {
     bin = mkdtempSync(path.join(tmpdir(), 'pullfix-completion-'));
     const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { bin: Record<string, string> };
-    // What npm does for each `bin` entry: make the target executable, link it into PATH.
-    for (const [name, target] of Object.entries(pkg.bin)) {
+    // What npm does for each `bin` entry: make the target executable, link it into PATH; and
+    // kubectl_complete-pullfix, linked as docs/cli.md says.
+    const links = { ...pkg.bin, 'kubectl_complete-pullfix': 'dist/src/cli/kubectl-complete-pullfix.js' };
+    for (const [name, target] of Object.entries(links)) {
       chmodSync(repoPath(target), 0o755);
       symlinkSync(repoPath(target), path.join(bin, name));
     }
