@@ -1,11 +1,21 @@
-// The few REST calls `pullfix audit` makes, over node's http(s) with the credentials of the
-// endpoint (src/cluster/kube-endpoint.ts, the reader `serve` uses too). Bodies stay raw JSON: the
-// typed models drop fields they do not know (SPEC §2), and the engine must see what the API
-// server sent.
+// The few REST calls `pullfix audit` makes, over node's http(s) with the credentials of an
+// endpoint and through an agent the command line gives it (src/cluster/kube-endpoint.ts reads
+// both from the kubeconfig, as for `serve`). Bodies stay raw JSON: the typed models drop fields
+// they do not know (SPEC §2), and the engine must see what the API server sent.
 
 import http from 'node:http';
 import https from 'node:https';
-import { endpointAgent, type KubeEndpoint } from '../cluster/kube-endpoint.js';
+
+/** Where the API server is and how to authenticate (the cluster layer's KubeEndpoint has this shape). */
+export interface ApiEndpoint {
+  server: URL;
+  requestOptions(): https.RequestOptions | Promise<https.RequestOptions>;
+  origin: string;
+  /** The kubeconfig context (none in a cluster). */
+  context?: string;
+  /** The context's namespace, or the service account's. */
+  namespace?: string;
+}
 
 /** A metav1.Status, as the API server sends it with an error. */
 export interface Status {
@@ -57,14 +67,12 @@ export interface RequestOptions {
 }
 
 export class KubeApi {
-  private readonly agent: http.Agent;
-
   constructor(
-    readonly endpoint: KubeEndpoint,
+    readonly endpoint: ApiEndpoint,
+    /** Keep-alive, and through the kubeconfig's proxy when it names one. */
+    private readonly agent: http.Agent,
     private readonly timeoutMs = 30_000,
-  ) {
-    this.agent = endpointAgent(endpoint, { keepAlive: true, maxSockets: 4 });
-  }
+  ) {}
 
   /** The API server, as the kubeconfig writes it. */
   get server(): string {

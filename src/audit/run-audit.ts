@@ -1,5 +1,4 @@
 import type { Operation as PatchOperation } from 'fast-json-patch';
-import type { KubeEndpoint } from '../cluster/kube-endpoint.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { compileConfig, type CompiledConfig } from '../engine/config.js';
 import { getPath, isObject } from '../engine/objects.js';
@@ -8,7 +7,7 @@ import { resolveNamespacePolicy, type EffectivePolicy } from '../engine/namespac
 import type { NamespaceInfo } from '../engine/types.js';
 import { AuditError } from './audit-error.js';
 import { evaluateObject, type Finding } from './evaluate.js';
-import { KubeApi } from './kube-api.js';
+import type { ApiEndpoint, KubeApi } from './kube-api.js';
 import { listItems } from './list-objects.js';
 import { buildReports, formatReports, type CheckedObject } from './policy-report.js';
 import { formatJson, formatTable, formatYaml, OUTPUTS, sortFindings, type AuditReport, type Output } from './report.js';
@@ -148,20 +147,14 @@ function plural(n: number, one: string, many = `${one}s`): string {
  * `pullfix audit`. Exit codes: 0 clean, 1 findings (left after `--fix`, or all of them with
  * `--dry-run`), 2 when the audit could not be completed or a patch failed.
  */
-export async function runAudit(options: AuditOptions, io: AuditIO, endpoint: KubeEndpoint): Promise<number> {
+export async function runAudit(options: AuditOptions, io: AuditIO, api: KubeApi): Promise<number> {
   const output = validate(options);
   const config = compileConfig(loadConfigFile(options.config));
-  const context = contextName(endpoint);
-  const api = new KubeApi(endpoint);
-  try {
-    return await audit(options, output, config, io, api, context);
-  } finally {
-    api.close();
-  }
+  return audit(options, output, config, io, api, contextName(api.endpoint));
 }
 
 /** The kubeconfig context, or where the in-cluster credentials are, for messages and `-o json`. */
-export function contextName(endpoint: KubeEndpoint): string {
+export function contextName(endpoint: ApiEndpoint): string {
   return endpoint.context ?? endpoint.origin;
 }
 

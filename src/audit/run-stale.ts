@@ -5,14 +5,13 @@
 
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import type { KubeEndpoint } from '../cluster/kube-endpoint.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { compileConfig, type CompiledConfig } from '../engine/config.js';
 import { resolveNamespacePolicy, type EffectivePolicy } from '../engine/namespace-policy.js';
 import { Keyring } from '../registry/credentials.js';
 import { AuditError } from './audit-error.js';
 import { getNamespaces } from './get-namespaces.js';
-import { KubeApi } from './kube-api.js';
+import type { KubeApi } from './kube-api.js';
 import type { AuditIO, AuditOptions } from './run-audit.js';
 import { checkOutput, chooseTargets, contextName, readNamespaces } from './run-audit.js';
 import { restartStale } from './stale-fix.js';
@@ -52,7 +51,7 @@ function fallbackKeyring(file: string | undefined): Keyring | undefined {
   return keyring;
 }
 
-export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, endpoint: KubeEndpoint): Promise<number> {
+export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, api: KubeApi): Promise<number> {
   const output = checkOutput(options.output ?? 'table');
   if (options.dryRun && !options.fix && !options.writeReports) throw new AuditError('--dry-run: nothing to send without --fix or --write-reports; add one (server: the API server checks the writes with dryRun=All; client: they are printed, not sent)');
   if (options.writeReports && output !== 'report') throw new AuditError('--write-reports goes with -o report: it applies the Report objects it prints');
@@ -61,13 +60,7 @@ export async function runStaleAudit(options: StaleAuditOptions, io: AuditIO, end
   const timeoutMs = parseDuration(options.registryTimeout ?? '5s');
   const keyring = fallbackKeyring(options.registryConfig);
   const config = compileConfig(loadConfigFile(options.config));
-  const context = contextName(endpoint);
-  const api = new KubeApi(endpoint);
-  try {
-    return await staleAudit(options, output, io, api, context, { timeoutMs, keyring, config, named });
-  } finally {
-    api.close();
-  }
+  return staleAudit(options, output, io, api, contextName(api.endpoint), { timeoutMs, keyring, config, named });
 }
 
 async function staleAudit(

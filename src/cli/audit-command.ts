@@ -67,7 +67,12 @@ export function registerAudit(program: Command): void {
     .option('--progress', 'progress on stderr every 100 objects (with --stale: containers) even when stderr is not a terminal; on a terminal it is shown anyway')
     .action(async (flags: AuditFlags) => {
       // Loaded here, not at the top: `pullfix fix` should not pay for the cluster client.
-      const [{ loadEndpoint }, { runAudit }, { runStaleAudit }] = await Promise.all([import('../cluster/kube-endpoint.js'), import('../audit/run-audit.js'), import('../audit/run-stale.js')]);
+      const [{ endpointAgent, loadEndpoint }, { KubeApi }, { runAudit }, { runStaleAudit }] = await Promise.all([
+        import('../cluster/kube-endpoint.js'),
+        import('../audit/kube-api.js'),
+        import('../audit/run-audit.js'),
+        import('../audit/run-stale.js'),
+      ]);
       if (!flags.stale && (flags.registryConfig !== undefined || flags.insecureRegistry !== undefined || flags.allTags || flags.writeReports)) {
         throw new UsageError('--registry-config, --insecure-registry, --all-tags and --write-reports go with --stale');
       }
@@ -81,15 +86,18 @@ export function registerAudit(program: Command): void {
       const { namespace, exitZero, kubeconfig: _kubeconfig, context: _context, dryRun: _dryRun, ...rest } = flags;
       const common = { ...rest, ...(dryRun ? { dryRun } : {}) };
       const options = flags.stale ? { ...common, namespaces: namespace } : { ...common, namespace: namespace?.[0] };
-      const code = await (flags.stale ? runStaleAudit : runAudit)(
-        options,
-        {
-          stdout: (text) => void process.stdout.write(text),
-          stderr: (text) => void process.stderr.write(text),
-          stderrIsTTY: process.stderr.isTTY === true,
-        },
-        endpoint,
-      );
+      const api = new KubeApi(endpoint, endpointAgent(endpoint, { keepAlive: true, maxSockets: 4 }));
+      const io = {
+        stdout: (text: string) => void process.stdout.write(text),
+        stderr: (text: string) => void process.stderr.write(text),
+        stderrIsTTY: process.stderr.isTTY === true,
+      };
+      let code: number;
+      try {
+        code = await (flags.stale ? runStaleAudit(options, io, api) : runAudit(options, io, api));
+      } finally {
+        api.close();
+      }
       // Findings are the audit's result, not its failure: a scheduled Job should fail only on errors.
       process.exitCode = exitZero && code === 1 ? 0 : code;
     });

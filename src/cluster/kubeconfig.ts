@@ -96,7 +96,7 @@ export function resolveContext(files: readonly string[], choice: KubeconfigChoic
   const current = docs.map((d) => d.doc['current-context']).find((c): c is string => typeof c === 'string' && c !== '');
   const contextName = choice.context ?? current;
   const known = [...contexts.keys()].join(', ') || 'none';
-  if (contextName === undefined) throw new KubeConfigError(`${where}: no current-context; choose one with --context (contexts: ${known})`);
+  if (contextName === undefined) throw new KubeConfigError(`${where} has no current-context`);
   const context = contexts.get(contextName);
   if (!context) {
     const how = choice.context !== undefined ? '--context' : 'current-context';

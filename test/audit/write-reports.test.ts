@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { AuditError } from '../../src/audit/audit-error.js';
 import { KubeApi } from '../../src/audit/kube-api.js';
-import { kubeconfigEndpoint } from '../../src/cluster/kube-endpoint.js';
+import { endpointAgent, kubeconfigEndpoint } from '../../src/cluster/kube-endpoint.js';
 import type { Report } from '../../src/audit/policy-report.js';
 import { buildStaleReports, STALE_REPORT_NAME } from '../../src/audit/stale-report.js';
 import type { StaleFinding } from '../../src/audit/stale.js';
@@ -56,7 +56,8 @@ describe('writeReports: server-side apply of the stale Reports', () => {
     api = await FakeKubeRest.start();
     api.addNamespace('shop');
     api.addNamespace('quiet');
-    kube = new KubeApi(kubeconfigEndpoint(api.writeKubeconfig(dir)));
+    const endpoint = kubeconfigEndpoint(api.writeKubeconfig(dir));
+    kube = new KubeApi(endpoint, endpointAgent(endpoint, { keepAlive: true }));
   });
   afterEach(async () => {
     kube.close();

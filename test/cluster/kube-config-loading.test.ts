@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { KubeApi } from '../../src/audit/kube-api.js';
 import { kubeClient } from '../../src/cluster/kube-client.js';
-import { inClusterEndpoint, kubeconfigEndpoint, loadEndpoint, type KubeEndpoint } from '../../src/cluster/kube-endpoint.js';
+import { endpointAgent, inClusterEndpoint, kubeconfigEndpoint, loadEndpoint, type KubeEndpoint } from '../../src/cluster/kube-endpoint.js';
 import { makeCerts, makeTempDir, removeDir, type CertFiles } from '../helpers/certs.js';
 
 /** What the server saw of one request. */
@@ -47,7 +47,7 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
 /** GET through the namespace cache's client and through the audit's; both must agree. */
 async function get(endpoint: KubeEndpoint): Promise<Seen> {
   const client = kubeClient(endpoint);
-  const api = new KubeApi(endpoint, 5_000);
+  const api = new KubeApi(endpoint, endpointAgent(endpoint, { keepAlive: true }), 5_000);
   try {
     const viaCache = ((await client.getJson('/api/v1/namespaces', 'application/json')) as { seen: Seen }).seen;
     const viaAudit = ((await api.request('GET', '/api/v1/namespaces')) as { seen: Seen }).seen;
@@ -60,7 +60,7 @@ async function get(endpoint: KubeEndpoint): Promise<Seen> {
 }
 
 async function failure(endpoint: KubeEndpoint): Promise<string> {
-  const api = new KubeApi(endpoint, 5_000);
+  const api = new KubeApi(endpoint, endpointAgent(endpoint, { keepAlive: true }), 5_000);
   try {
     await api.request('GET', '/api/v1/namespaces');
   } catch (err) {

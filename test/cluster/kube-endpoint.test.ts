@@ -74,7 +74,7 @@ describe('kubeconfigEndpoint and inClusterEndpoint', () => {
   });
 
   const broken: Array<[string, string, (file: string) => string]> = [
-    ['no current context', 'clusters: []\n', (f) => `kubeconfig ${f}: no current-context; choose one with --context (contexts: none)`],
+    ['no current context', 'clusters: []\n', (f) => `kubeconfig ${f} has no current-context`],
     ['an undefined context', 'current-context: x\n', (f) => `kubeconfig ${f}: context "x" (current-context) is not defined; contexts: none`],
     [
       'a cluster without a server',
