@@ -13,14 +13,19 @@ function row(f: Finding): string[] {
   return [f.namespace, f.kind, f.name, f.container ?? '-', f.current ?? '-', f.wanted ?? '-', f.reason];
 }
 
-/** kubectl's layout: columns padded to their widest cell, three spaces apart, no trailing blanks. */
+/**
+ * kubectl's layout: columns padded to their widest cell, three spaces apart, no trailing blanks.
+ * Widths are found in a loop: `Math.max(...cells)` takes one argument per row and overflows the
+ * stack past about a hundred thousand findings.
+ */
+export function alignColumns(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((r) => `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   ').trimEnd()}\n`).join('');
+}
+
 export function formatTable(findings: readonly Finding[]): string {
-  const rows = [[...TABLE_COLUMNS], ...findings.map(row)];
-  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   ').trimEnd())
-    .map((line) => `${line}\n`)
-    .join('');
+  return alignColumns([[...TABLE_COLUMNS], ...findings.map(row)]);
 }
 
 export interface PatchOutcome {

@@ -93,6 +93,8 @@ class Auditor {
     private readonly config: CompiledConfig,
     private readonly namespaces: ReadonlyMap<string, NamespaceInfo>,
     private readonly progress: ((checked: number, findings: number) => void) | undefined,
+    /** Keep each object's patch (for --fix): without it they are only garbage, 10,000 of them at scale. */
+    private readonly keepPatches: boolean,
   ) {
     this.engine = createEngine(config);
   }
@@ -121,7 +123,7 @@ class Auditor {
     });
     this.findings.push(...evaluation.findings);
     this.warnings.push(...evaluation.warnings);
-    if (evaluation.patch.length > 0) {
+    if (this.keepPatches && evaluation.patch.length > 0) {
       // Guarded by the resourceVersion that was read: the engine's operations address containers
       // by index, and must not land on an object that changed in between.
       const rv = getPath(object, ['metadata', 'resourceVersion']);
@@ -169,6 +171,7 @@ async function audit(options: AuditOptions, output: Output, config: CompiledConf
     config,
     namespaces,
     showProgress ? (n, f) => io.stderr(`pullfix: checked ${n} objects, ${plural(f, 'finding')} so far\n`) : undefined,
+    options.fix === true,
   );
   for (const kind of WORKLOAD_KINDS) {
     const scopes = options.allNamespaces ? [undefined] : targets;

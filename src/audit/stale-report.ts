@@ -3,6 +3,7 @@
 // fails, `unchecked` warns, policy `pullfix`).
 
 import { stringify } from 'yaml';
+import { alignColumns } from './report.js';
 import { namespaceScope, REPORT_API_VERSION, REPORT_NAME, REPORT_POLICY, REPORT_SOURCE, type Report, type ReportResult } from './policy-report.js';
 import type { StaleAuditFinding } from './stale.js';
 
@@ -18,9 +19,7 @@ export function formatStaleTable(findings: readonly StaleAuditFinding[]): string
       ? [f.namespace, f.kind, f.name, f.pod, f.container, f.image, 'stale', short(f.runningDigest), short(f.currentPlatformDigest ?? f.currentDigest), f.imagePullPolicy, f.pullsOnRestart ? 'yes' : 'no']
       : [f.namespace, f.kind, f.name, f.pod, f.container, f.image, 'unchecked', short(f.runningDigest), '-', '-', f.reason],
   );
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   ').trimEnd()}\n`).join('');
+  return alignColumns([header, ...rows]);
 }
 
 function message(f: StaleAuditFinding): string {
