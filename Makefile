@@ -22,7 +22,7 @@ install: $(NODE_MODULES)
 
 build: install
 	npx tsc -p tsconfig.json
-	chmod +x dist/src/cli/main.js dist/src/cli/kubectl-pullfix.js
+	chmod +x dist/src/cli/main.js dist/src/cli/kubectl-pullfix.js dist/src/cli/kubectl-complete-pullfix.js
 	@# The commit `pullfix version` reports (`unknown` outside a git checkout).
 	@printf '{"commit":"%s"}\n' "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" > dist/src/build-info.json
 
