@@ -54,8 +54,8 @@ chart-registry-check:
 plugin-release:
 	npx tsc -p tsconfig.json
 	@printf '{"commit":"%s"}\n' "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" > dist/src/build-info.json
-	RELEASE_OUT='$(RELEASE_OUT)' bash tools/plugin-tarball.sh
-	node tools/krew-manifest.mjs --tarball "$$(ls $(RELEASE_OUT)/kubectl-pullfix-*.tar.gz)" \
-	  --uri-base '$(RELEASE_URL)' --out $(RELEASE_OUT)/pullfix.yaml
+	@set -euo pipefail; \
+	tarball=$$(RELEASE_OUT='$(RELEASE_OUT)' bash tools/plugin-tarball.sh); \
+	node tools/krew-manifest.mjs --tarball "$$tarball" --uri-base '$(RELEASE_URL)' --out '$(RELEASE_OUT)/pullfix.yaml'
 
 .DEFAULT_GOAL := $(pullfix_chart_saved_goal)
