@@ -12,6 +12,9 @@
 #                         production node_modules, the kubectl-pullfix launcher; needs node on
 #                         PATH) and pullfix.yaml (krew's Plugin, sha256 of that tarball, uri under
 #                         $(RELEASE_URL))
+#   make image-krm        the KRM function image: the image of `make image` with entrypoint
+#                         `pullfix krm` (tools/build-image.sh IMAGE_VARIANT=krm) into $(IMAGE_KRM_OUT);
+#                         pushed to IMAGE_KRM_PUSH when set (IMAGE_INSECURE=1: plain HTTP)
 #
 # HELM defaults to the one tools/build-helm.sh caches (building it the first time).
 
@@ -23,13 +26,16 @@ CHART_OUT ?= .run/chart
 CHART_REGISTRY ?=
 CHART_PLAIN_HTTP ?= 0
 HELM ?= $(shell c=$${PULLFIX_TOOLS_CACHE:-$$HOME/.cache/pullfix-tools}/helm-v3.22.0/helm; [ -x "$$c" ] && echo "$$c" || bash tools/build-helm.sh)
+IMAGE_KRM ?= ghcr.io/pullfix/pullfix-krm:$(shell node -p 'require("./package.json").version')
+IMAGE_KRM_OUT ?= .run/image/krm
+IMAGE_KRM_PUSH ?=
 RELEASE_OUT ?= .run/release
 # Where the release tarball is downloaded from; the krew manifest's uri is $(RELEASE_URL)/<tarball>.
 RELEASE_URL ?= https://github.com/pullfix/pullfix/releases/download/v$(shell node -p 'require("./package.json").version')
 
-.PHONY: chart-readme chart-package chart-push chart-registry-check plugin-release
+.PHONY: chart-readme chart-package chart-push chart-registry-check plugin-release image-krm
 
-chart-readme chart-package chart-push plugin-release: SHELL := /bin/bash
+chart-readme chart-package chart-push plugin-release image-krm: SHELL := /bin/bash
 
 chart-readme:
 	node tools/chart-readme.mjs
@@ -57,5 +63,11 @@ plugin-release:
 	@set -euo pipefail; \
 	tarball=$$(RELEASE_OUT='$(RELEASE_OUT)' bash tools/plugin-tarball.sh); \
 	node tools/krew-manifest.mjs --tarball "$$tarball" --uri-base '$(RELEASE_URL)' --out '$(RELEASE_OUT)/pullfix.yaml'
+
+image-krm:
+	npx tsc -p tsconfig.json
+	@printf '{"commit":"%s"}\n' "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" > dist/src/build-info.json
+	IMAGE='$(IMAGE_KRM)' IMAGE_OUT='$(IMAGE_KRM_OUT)' IMAGE_PUSH='$(IMAGE_KRM_PUSH)' IMAGE_PLATFORM='$(IMAGE_PLATFORM)' \
+	  IMAGE_INSECURE='$(IMAGE_INSECURE)' IMAGE_VARIANT=krm bash tools/build-image.sh
 
 .DEFAULT_GOAL := $(pullfix_chart_saved_goal)
