@@ -15,6 +15,11 @@
 #   make image-krm        the KRM function image: the image of `make image` with entrypoint
 #                         `pullfix krm` (tools/build-image.sh IMAGE_VARIANT=krm) into $(IMAGE_KRM_OUT);
 #                         pushed to IMAGE_KRM_PUSH when set (IMAGE_INSECURE=1: plain HTTP)
+#   make image-multiarch IMAGE_PUSH=ghcr.io/pullfix/pullfix:0.1.0
+#                         the image for linux/amd64 and linux/arm64 (tools/build-image-index.sh;
+#                         no emulation needed), each pushed as <tag>-linux-<arch>, and the
+#                         multi-platform index of both as IMAGE_PUSH; IMAGE_VARIANT=krm for the
+#                         KRM function image
 #
 # HELM defaults to the one tools/build-helm.sh caches (building it the first time).
 
@@ -29,13 +34,15 @@ HELM ?= $(shell c=$${PULLFIX_TOOLS_CACHE:-$$HOME/.cache/pullfix-tools}/helm-v3.2
 IMAGE_KRM ?= ghcr.io/pullfix/pullfix-krm:$(shell node -p 'require("./package.json").version')
 IMAGE_KRM_OUT ?= .run/image/krm
 IMAGE_KRM_PUSH ?=
+IMAGE_MULTIARCH_OUT ?= .run/image/multiarch
+IMAGE_VARIANT ?= serve
 RELEASE_OUT ?= .run/release
 # Where the release tarball is downloaded from; the krew manifest's uri is $(RELEASE_URL)/<tarball>.
 RELEASE_URL ?= https://github.com/pullfix/pullfix/releases/download/v$(shell node -p 'require("./package.json").version')
 
-.PHONY: chart-readme chart-package chart-push chart-registry-check plugin-release image-krm
+.PHONY: chart-readme chart-package chart-push chart-registry-check plugin-release image-krm image-multiarch
 
-chart-readme chart-package chart-push plugin-release image-krm: SHELL := /bin/bash
+chart-readme chart-package chart-push plugin-release image-krm image-multiarch: SHELL := /bin/bash
 
 chart-readme:
 	node tools/chart-readme.mjs
@@ -69,5 +76,11 @@ image-krm:
 	@printf '{"commit":"%s"}\n' "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" > dist/src/build-info.json
 	IMAGE='$(IMAGE_KRM)' IMAGE_OUT='$(IMAGE_KRM_OUT)' IMAGE_PUSH='$(IMAGE_KRM_PUSH)' IMAGE_PLATFORM='$(IMAGE_PLATFORM)' \
 	  IMAGE_INSECURE='$(IMAGE_INSECURE)' IMAGE_VARIANT=krm bash tools/build-image.sh
+
+image-multiarch:
+	npx tsc -p tsconfig.json
+	@printf '{"commit":"%s"}\n' "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" > dist/src/build-info.json
+	IMAGE_PUSH='$(IMAGE_PUSH)' IMAGE_OUT='$(IMAGE_MULTIARCH_OUT)' IMAGE_INSECURE='$(IMAGE_INSECURE)' \
+	  IMAGE_VARIANT='$(IMAGE_VARIANT)' bash tools/build-image-index.sh
 
 .DEFAULT_GOAL := $(pullfix_chart_saved_goal)
