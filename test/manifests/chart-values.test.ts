@@ -176,6 +176,17 @@ describe('charts/pullfix values: pods and metadata (helm)', function () {
     });
   });
 
+  it('passes helm lint --strict with every value of this file set', function () {
+    const result = helm(helmBin, [
+      'lint', '--strict', chartDir, '--kube-version', '1.32.0',
+      '--set', 'commonLabels.team=platform', '--set', 'commonAnnotations.owner=platform', '--set', 'podLabels.tier=admission',
+      '--set', 'podSecurityContext.fsGroup=2000', '--set', 'securityContext.runAsUser=1001', '--set', 'priorityClassName=system-cluster-critical',
+      '--set', 'logLevel=warn', '--set-json', 'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule"}]',
+    ]);
+    expect(result.status, `${result.stdout}${result.stderr}`).to.equal(0);
+    expect(result.stdout).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
   describe('Chart.yaml', function () {
     it('icon: the SVG committed in the chart, by its raw URL under the repository of `home`', function () {
       const chart = parse(readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8')) as Json;
