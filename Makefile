@@ -13,6 +13,7 @@ include mk/cluster.mk
 include mk/soak.mk
 include mk/bench.mk
 include mk/e2e.mk
+include mk/chart.mk
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund

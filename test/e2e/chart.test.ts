@@ -129,6 +129,25 @@ describe('e2e: helm install charts/pullfix', () => {
     });
   });
 
+  it('the API server accepts the objects rendered with the pod and metadata values set (server-side dry run)', async () => {
+    const values = [
+      '--set', 'commonLabels.team=platform',
+      '--set', 'commonAnnotations.example\\.com/owner=platform',
+      '--set', 'podSecurityContext.fsGroup=2000',
+      '--set', 'securityContext.runAsUser=1001',
+      '--set', 'priorityClassName=system-cluster-critical',
+      '--set', 'logLevel=debug',
+      '--set-json', 'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule"}]',
+      '--set-json', 'tolerations=[{"key":"dedicated","operator":"Exists","effect":"NoSchedule"}]',
+      '--set', 'staleAudit.enabled=true',
+    ];
+    const rendered = await helm(cluster, ['template', 'values', chartDir, '--namespace', ns, '--kube-version', '1.32.0', '--skip-tests', ...values]);
+    expect(rendered.status, rendered.stderr).to.equal(0);
+    const applied = await cluster.kubectl(['apply', '--dry-run=server', '-o', 'name', '-f', '-'], { stdin: rendered.stdout });
+    expect(applied.status, applied.stderr).to.equal(0);
+    expect(applied.stdout).to.include('deployment.apps/values-pullfix').and.include('cronjob.batch/values-pullfix-stale-audit');
+  });
+
   it('helm upgrade keeps the generated certificate and caBundle (no churn), and takes new values', async function () {
     this.timeout(180_000);
     const before = await cluster.getJson('secret', `${name}-tls`, ns);

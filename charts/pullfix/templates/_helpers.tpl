@@ -28,6 +28,21 @@ app.kubernetes.io/part-of: pullfix
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+An object's annotations: commonAnnotations merged with its own (which win), as YAML; empty when
+there are none. Call with (dict "root" $ "own" (dict ...)) and print under `annotations:` only
+when not empty.
+*/}}
+{{- define "pullfix.annotations" -}}
+{{- $all := merge (deepCopy (default dict .own)) (default dict .root.Values.commonAnnotations) }}
+{{- with $all }}
+{{- toYaml . }}
+{{- end }}
 {{- end }}
 
 {{- define "pullfix.labels" -}}
