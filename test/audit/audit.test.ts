@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Report } from '../../src/audit/policy-report.js';
 import { FakeKubeRest, liveObject, type LiveOptions } from '../helpers/fake-kube-rest.js';
-import { CLI, runCli as pullfix } from '../helpers/run-cli.js';
+import { CLI, runCli as pullfix, runCommand } from '../helpers/run-cli.js';
 import { spawn, spawnSync } from 'node:child_process';
 
 function lines(...rows: string[]): string {
@@ -579,19 +579,6 @@ describe('pullfix audit', function () {
     });
   });
 });
-
-/** Any command, with only PATH, HOME and `env` in its environment, as runCli runs pullfix. */
-function runCommand(command: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /** A port nothing listens on: bound once, then released. */
 async function freePort(): Promise<number> {

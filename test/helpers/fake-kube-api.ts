@@ -370,3 +370,16 @@ export async function eventually(cond: () => boolean, what: string, timeoutMs = 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** A kubeconfig whose one context points at `url` (a FakeKubeApi) with a dummy token, as `serve` reads it. */
+export function fakeKubeconfigText(url: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'current-context: fake',
+    'contexts: [{name: fake, context: {cluster: fake, user: fake}}]',
+    `clusters: [{name: fake, cluster: {server: "${url}"}}]`,
+    'users: [{name: fake, user: {token: not-a-secret}}]',
+    '',
+  ].join('\n');
+}

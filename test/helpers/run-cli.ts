@@ -12,10 +12,10 @@ export interface Run {
   stderr: string;
 }
 
-/** `pullfix ARGS` with only PATH, HOME (a temporary directory) and `env` in its environment. */
-export function runCli(args: string[], env: Record<string, string>): Promise<Run> {
+/** Any command, with only PATH, HOME (a temporary directory) and `env` in its environment. */
+export function runCommand(command: string, args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -23,4 +23,9 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Run
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** `pullfix ARGS`, run as runCommand runs any command. */
+export function runCli(args: string[], env: Record<string, string>): Promise<Run> {
+  return runCommand(process.execPath, [CLI, ...args], env);
 }

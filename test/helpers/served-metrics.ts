@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CertFiles, makeCerts, makeTempDir, removeDir } from './certs.js';
-import { FakeKubeApi } from './fake-kube-api.js';
+import { FakeKubeApi, fakeKubeconfigText } from './fake-kube-api.js';
 import { REPO_ROOT } from './fixtures.js';
 import { pollUntil, scrape } from './https-client.js';
 import { freePort } from '../e2e/harness/processes.js';
@@ -88,18 +88,7 @@ export class ServedMetrics {
     const certs = makeCerts(join(dir, 'certs'));
     const api = await FakeKubeApi.start({ default: {}, shop: { 'pullfix.dev/mode': 'enforce' } });
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'current-context: fake',
-        'contexts: [{name: fake, context: {cluster: fake, user: fake}}]',
-        `clusters: [{name: fake, cluster: {server: "${api.url}"}}]`,
-        'users: [{name: fake, user: {token: not-a-secret}}]',
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(kubeconfig, fakeKubeconfigText(api.url));
     const configFile = join(dir, 'config.yaml');
     copyFileSync(join(REPO_ROOT, 'examples', 'config.yaml'), configFile);
     const [port, healthPort] = [await freePort(), await freePort()];

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type CertFiles, makeCerts, makeTempDir, removeDir } from '../helpers/certs.js';
-import { FakeKubeApi } from '../helpers/fake-kube-api.js';
+import { FakeKubeApi, fakeKubeconfigText } from '../helpers/fake-kube-api.js';
 import { REPO_ROOT, loadReview } from '../helpers/fixtures.js';
 import { pollUntil, postReview, scrape } from '../helpers/https-client.js';
 import { freePort } from '../e2e/harness/processes.js';
@@ -126,18 +126,7 @@ describe('pullfix serve (process): logs, start-up errors, KUBECONFIG', function 
     const api = await FakeKubeApi.start({ shop: { 'pullfix.dev/mode': 'enforce', 'pullfix.dev/mutable': 'Always' } });
     try {
       const kubeconfig = join(dir, 'kubeconfig');
-      writeFileSync(
-        kubeconfig,
-        [
-          'apiVersion: v1',
-          'kind: Config',
-          'current-context: fake',
-          'contexts: [{name: fake, context: {cluster: fake, user: fake}}]',
-          `clusters: [{name: fake, cluster: {server: "${api.url}"}}]`,
-          'users: [{name: fake, user: {token: not-a-secret}}]',
-          '',
-        ].join('\n'),
-      );
+      writeFileSync(kubeconfig, fakeKubeconfigText(api.url));
       const [port, healthPort] = [await freePort(), await freePort()];
       proc = new Serve(['--port', String(port), '--health-port', String(healthPort), ...tls()], { KUBECONFIG: kubeconfig });
       await ready(healthPort);
