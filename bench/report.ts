@@ -282,6 +282,11 @@ export function markdown(r: Results): string {
   out.push('| target | wanted | measured | |');
   out.push('|---|---|---|---|');
   for (const t of r.targets) out.push(`| ${t.name} | ${t.target} | ${t.value} | ${mark(t.met)} |`);
+  out.push('');
+  out.push(
+    "What `Always` costs at pod start needs a node (kubelet, containerd, a registry), so `make e2e` measures it, not this run: " +
+      "`make e2e E2E_SUITE=node E2E_GREP='what Always costs'` prints the medians and p90 of 20 starts per series (docs/performance.md has a run).",
+  );
   for (const [name, frames] of Object.entries(r.profiles)) {
     out.push('');
     out.push(`### Profile: ${name} (node --cpu-prof, top frames by self time)`);
