@@ -1,8 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
+import fjp, { type Operation } from 'fast-json-patch';
 import { loadAll } from 'js-yaml';
 import { LineCounter, visit, type Document } from 'yaml';
 import type { Engine } from '../engine/mutate.js';
 import type { EffectivePolicy } from '../engine/namespace-policy.js';
+import { pointer } from '../engine/patch.js';
 import { isObject } from '../engine/explicit.js';
 import type { Diagnostic } from './fix-error.js';
 import { byPosition, findingsFor, type Finding, type PolicyOrigin } from './findings.js';
@@ -65,27 +67,17 @@ function diagnosticAt(input: Input, lineCounter: LineCounter, offset: number, me
   return { file: input.name, line: pos.line, col: pos.col, message };
 }
 
-/** Applies the engine's operations to plain data (a copy is not made: `value` changes). */
+/**
+ * The engine's operations applied to plain data (changed in place) by fast-json-patch, as the
+ * API server would apply them; undefined when one does not apply (a path that is not there).
+ */
 export function applyOps(value: unknown, ops: readonly DocumentOp[]): unknown {
-  const root = value;
-  for (const op of ops) {
-    if (op.path.length === 0) return undefined;
-    let node: unknown = root;
-    for (const segment of op.path.slice(0, -1)) node = isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[segment] : undefined;
-    if (!isObject(node) && !Array.isArray(node)) return undefined;
-    const last = op.path[op.path.length - 1] as string;
-    if (op.op === 'remove') {
-      if (Array.isArray(node)) node.splice(Number(last), 1);
-      else delete (node as Record<string, unknown>)[last];
-    } else if (op.op === 'add' && Array.isArray(node)) {
-      node.splice(last === '-' ? node.length : Number(last), 0, op.value);
-    } else if (op.op === 'add' || op.op === 'replace') {
-      (node as Record<string, unknown>)[last] = op.value;
-    } else {
-      return undefined;
-    }
+  try {
+    const patch = ops.map((op) => ({ ...op, path: pointer(op.path) }) as Operation);
+    return fjp.applyPatch(value, patch, true, true).newDocument;
+  } catch {
+    return undefined;
   }
-  return root;
 }
 
 /**
