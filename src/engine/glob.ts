@@ -58,6 +58,11 @@ function matchPiece(glob: string, gFrom: number, gTo: number, value: string, vFr
   return g === gTo;
 }
 
+/** Whether `glob` (`*` any run, `?` one unit, the rest literal) matches all of `value`, line breaks being ordinary characters. */
+export function matchWildcards(glob: string, value: string): boolean {
+  return matchPiece(glob, 0, glob.length, value, 0, value.length);
+}
+
 /**
  * Whether `glob` matches the whole of `value`. No wildcard matches a line break, so every line
  * break of the value must meet the same line break, literal, in the glob, in order: both are

@@ -1,4 +1,5 @@
 import { Composer, LineCounter, Parser, parseAllDocuments, type Document } from 'yaml';
+import { TEMPLATE_ACTION } from './chart-templates.js';
 import type { Diagnostic } from './fix-error.js';
 import type { Input } from './read-inputs.js';
 
@@ -44,7 +45,7 @@ export function helmTemplate(input: Input, lineCounter: LineCounter, errors: rea
     return input.text.slice(starts[line - 1] ?? 0, starts[line] ?? input.text.length);
   };
   if (!errors.some((d) => /\{\{/.test(lineText(d.line)))) return undefined;
-  const at = input.text.search(/\{\{-?\s*[-.$a-zA-Z(/"]/);
+  const at = input.text.search(TEMPLATE_ACTION);
   if (at < 0) return undefined;
   const pos = lineCounter.linePos(at);
   return {

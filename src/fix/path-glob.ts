@@ -9,34 +9,14 @@
 // Everything else is literal. A matching directory is not descended into. Node's
 // path.matchesGlob would do, but it arrived in Node 20.17 and pullfix runs on 20.9.
 //
+import { matchWildcards } from '../engine/glob.js';
+
 // Matching takes time proportional to the glob's length times the path's, in the worst case:
 // a segment's stars are matched by the two-pointer method (no backtracking), and `**` by
 // a table of (glob segment, path segment) pairs already answered.
 
-/** Whether `glob` (one segment, `*` and `?`) matches all of `name`. */
-export function matchSegment(glob: string, name: string): boolean {
-  let g = 0;
-  let n = 0;
-  let star = -1;
-  let starN = 0;
-  while (n < name.length) {
-    const c = glob[g];
-    if (c === '*') {
-      star = ++g;
-      starN = n;
-    } else if (c !== undefined && (c === '?' || c === name[n])) {
-      g++;
-      n++;
-    } else if (star !== -1) {
-      g = star;
-      n = ++starN;
-    } else {
-      return false;
-    }
-  }
-  while (glob[g] === '*') g++;
-  return g === glob.length;
-}
+/** Whether `glob` (one segment, `*` and `?`) matches all of `name`: the engine's two-pointer match. */
+export const matchSegment = matchWildcards;
 
 function segmentsOf(p: string): string[] {
   return p.split('/').filter((s, i, all) => s !== '' && !(s === '.' && i < all.length - 1));
